@@ -1,0 +1,29 @@
+//! # mcp-core
+//!
+//! The Model Context Protocol wire model: the JSON-RPC 2.0 envelope ([`jsonrpc`]), protocol
+//! versions and eras ([`version`]), error codes ([`error`]), the `_meta` keys of the stateless
+//! era ([`meta`]) and every MCP message of protocol revisions 2024-11-05 through 2026-07-28
+//! ([`schema`], [`method`]).
+//!
+//! This crate does no I/O and depends only on `serde`. Library authors who want to speak MCP
+//! without the server framework (clients, proxies, test tools) should depend on `mcp-core`.
+//!
+//! ```
+//! use mcp_core::jsonrpc::{parse, Incoming, JsonRpcMessage};
+//!
+//! let Incoming::Single(msg) = parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap() else {
+//!     unreachable!()
+//! };
+//! assert_eq!(msg.method(), Some("ping"));
+//! ```
+
+pub mod error;
+pub mod jsonrpc;
+pub mod meta;
+pub mod method;
+pub mod schema;
+pub mod version;
+
+pub use error::{ErrorCode, ErrorObject};
+pub use jsonrpc::{JsonRpcMessage, RequestId};
+pub use version::{Era, ProtocolVersion};

@@ -1,0 +1,1 @@
+//! Typed MCP methods and method names.

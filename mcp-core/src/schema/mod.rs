@@ -1,0 +1,1 @@
+//! MCP message types, one module per area.

@@ -1,0 +1,1 @@
+//! Attribute macros for `mcp-server` (filled by the macros work).
