@@ -1,4 +1,6 @@
 //! # mcp-server (skeleton, filled by the server-core work)
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http")]
+pub mod body;
 pub mod identity;
