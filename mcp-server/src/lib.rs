@@ -4,3 +4,6 @@
 #[cfg(feature = "http")]
 pub mod body;
 pub mod identity;
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub mod auth;

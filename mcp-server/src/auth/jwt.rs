@@ -1,0 +1,640 @@
+//! [`JwtValidator`]: signed JWT access tokens (RFC 9068 and IdP-specific shapes).
+//!
+//! Checks, in order: size, shape, header (`alg` in the allow-list, never `none`; no `crit`; no
+//! header `nonce`, as in Microsoft Graph tokens that cannot be verified; safe `kid`; optional
+//! `typ: at+jwt`), key lookup (the key's declared `alg` and family must match the token's: an
+//! HMAC token is never checked against an RSA/EC public key), signature, `exp`/`nbf` with leeway,
+//! audience, issuer (exact or a `{tenantid}` template checked against `tid`), tenant
+//! allow-list, and `sub`. Verified tokens are cached by SHA-256 hash until they expire.
+//!
+//! ```
+//! use mcp_server::auth::{JwksProvider, JwtValidator, ScopeClaim};
+//! let validator = JwtValidator::builder()
+//!     .jwks(JwksProvider::new("https://idp.example.com/realms/mcp/protocol/openid-connect/certs"))
+//!     .issuer("https://idp.example.com/realms/mcp")
+//!     .audience("mcp-server")
+//!     .scope_claims([ScopeClaim::Scope])
+//!     .build()
+//!     .unwrap();
+//! # let _ = validator;
+//! ```
+
+use super::ConfigError;
+use super::jwks::{JwksProvider, KeyError, alg_family};
+use super::util::{now_secs, token_hash};
+use super::validator::{AuthorizationResult, TokenValidator};
+use crate::identity::{OAuthContext, Scopes};
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where scopes are read from. Each source accepts a space-separated string or an array of
+/// strings; all configured sources are merged into one set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ScopeClaim {
+    /// `scope` (RFC 8693 / RFC 9068, Keycloak, Auth0, Okta).
+    Scope,
+    /// `scp` (Entra delegated permissions; Okta uses an array).
+    Scp,
+    /// `roles` (Entra app roles, app-only tokens).
+    Roles,
+    /// Any other claim.
+    Claim(String),
+}
+
+impl ScopeClaim {
+    fn name(&self) -> &str {
+        match self {
+            ScopeClaim::Scope => "scope",
+            ScopeClaim::Scp => "scp",
+            ScopeClaim::Roles => "roles",
+            ScopeClaim::Claim(c) => c,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct IssuerPattern {
+    template: String,
+}
+
+impl IssuerPattern {
+    const TENANT: &'static str = "{tenantid}";
+
+    fn matches(&self, iss: &str, tid: Option<&str>) -> bool {
+        if !self.template.contains(Self::TENANT) {
+            return iss == self.template;
+        }
+        let Some(tid) = tid else { return false };
+        if tid.is_empty() || !tid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return false;
+        }
+        iss == self.template.replace(Self::TENANT, tid)
+    }
+}
+
+enum Keys {
+    Jwks(JwksProvider),
+    Static(Vec<(Option<String>, DecodingKey, Algorithm)>),
+}
+
+struct Inner {
+    keys: Keys,
+    issuers: Vec<IssuerPattern>,
+    audiences: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    require_at_jwt: bool,
+    scope_claims: Vec<ScopeClaim>,
+    allowed_tenants: Option<Vec<String>>,
+    require_subject: bool,
+    max_token_len: usize,
+    cache_capacity: usize,
+    cache: Mutex<HashMap<[u8; 32], (OAuthContext, u64)>>,
+}
+
+/// Validates signed JWT access tokens. Build with [`JwtValidator::builder`]; cheap to clone.
+///
+/// See the [module docs](self) for the checks.
+#[derive(Clone)]
+pub struct JwtValidator {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for JwtValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtValidator")
+            .field("issuers", &self.inner.issuers.iter().map(|i| &i.template).collect::<Vec<_>>())
+            .field("audiences", &self.inner.audiences)
+            .field("algorithms", &self.inner.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder of [`JwtValidator`].
+#[must_use]
+pub struct JwtValidatorBuilder {
+    jwks: Option<JwksProvider>,
+    static_keys: Vec<(Option<String>, DecodingKey, Algorithm)>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    require_at_jwt: bool,
+    scope_claims: Vec<ScopeClaim>,
+    allowed_tenants: Option<Vec<String>>,
+    require_subject: bool,
+    max_token_len: usize,
+    cache_capacity: usize,
+}
+
+impl fmt::Debug for JwtValidatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtValidatorBuilder")
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default algorithm allow-list: RSA (PKCS#1 and PSS) and ECDSA. HMAC is never a default.
+pub const DEFAULT_ALGORITHMS: [Algorithm; 8] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
+
+impl JwtValidatorBuilder {
+    /// Keys from a JWKS endpoint.
+    pub fn jwks(mut self, provider: JwksProvider) -> Self {
+        self.jwks = Some(provider);
+        self
+    }
+
+    /// Keys from the JWKS at `url` with default caching.
+    pub fn jwks_url(self, url: impl Into<String>) -> Self {
+        self.jwks(JwksProvider::new(url))
+    }
+
+    /// A fixed key, matched by `kid` (or used for tokens without `kid` when it is the only key),
+    /// for tokens signed with `alg`. `alg` must also be in [`algorithms`](Self::algorithms).
+    pub fn static_key(mut self, kid: Option<&str>, key: DecodingKey, alg: Algorithm) -> Self {
+        self.static_keys.push((kid.map(str::to_owned), key, alg));
+        self
+    }
+
+    /// An accepted issuer (`iss`), compared exactly. `{tenantid}` in the value is a template
+    /// filled from the token's `tid` (Entra multi-tenant). Required: at least one.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Several accepted issuers.
+    pub fn issuers<I, S>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.issuers.extend(issuers.into_iter().map(Into::into));
+        self
+    }
+
+    /// An accepted audience (`aud`). Required: at least one (RFC 8707: a token for another
+    /// resource must not be accepted).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Several accepted audiences.
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// The algorithm allow-list, replacing [`DEFAULT_ALGORITHMS`]. Tokens with any other `alg`
+    /// are rejected.
+    pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algs.into_iter().collect();
+        self
+    }
+
+    /// Clock leeway for `exp` and `nbf`. Defaults to 60 seconds.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Requires the header `typ` to be `at+jwt` (RFC 9068). Defaults to `false`, because
+    /// Keycloak and Entra issue `typ: JWT`.
+    pub fn require_at_jwt_typ(mut self, require: bool) -> Self {
+        self.require_at_jwt = require;
+        self
+    }
+
+    /// Where scopes come from, replacing the default `[Scope, Scp]`.
+    pub fn scope_claims(mut self, claims: impl IntoIterator<Item = ScopeClaim>) -> Self {
+        self.scope_claims = claims.into_iter().collect();
+        self
+    }
+
+    /// Only tokens whose `tid` is in this list are accepted (Entra multi-tenant).
+    pub fn allowed_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_tenants = Some(tenants.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether a non-empty `sub` is required. Defaults to `true`.
+    pub fn require_subject(mut self, require: bool) -> Self {
+        self.require_subject = require;
+        self
+    }
+
+    /// Tokens longer than this are rejected before parsing. Defaults to 16 KiB.
+    pub fn max_token_length(mut self, len: usize) -> Self {
+        self.max_token_len = len;
+        self
+    }
+
+    /// How many verified tokens are cached (by hash, until `exp`). Defaults to 10 000; 0
+    /// disables the cache.
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// Builds the validator.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] without keys, issuer or audience; [`ConfigError::Invalid`] for
+    /// an empty algorithm list, HMAC algorithms with a JWKS, or a `{tenantid}` issuer template
+    /// without an allowed-tenants list.
+    pub fn build(self) -> Result<JwtValidator, ConfigError> {
+        let keys = match (self.jwks, self.static_keys.is_empty()) {
+            (Some(j), true) => Keys::Jwks(j),
+            (None, false) => Keys::Static(self.static_keys),
+            (Some(_), false) => {
+                return Err(ConfigError::Invalid(
+                    "use either a JWKS or static keys, not both".into(),
+                ));
+            }
+            (None, true) => return Err(ConfigError::Missing("jwks")),
+        };
+        if self.issuers.is_empty() {
+            return Err(ConfigError::Missing("issuer"));
+        }
+        if self.audiences.is_empty() {
+            return Err(ConfigError::Missing("audience"));
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::Invalid("the algorithm allow-list is empty".into()));
+        }
+        if matches!(keys, Keys::Jwks(_))
+            && self.algorithms.iter().any(|a| alg_family(*a) == AlgorithmFamily::Hmac)
+        {
+            return Err(ConfigError::Invalid(
+                "HMAC algorithms cannot be verified with keys from a JWKS".into(),
+            ));
+        }
+        if self.issuers.iter().any(|i| i.contains(IssuerPattern::TENANT))
+            && self.allowed_tenants.is_none()
+        {
+            return Err(ConfigError::Invalid(
+                "an issuer template with {tenantid} needs allowed_tenants".into(),
+            ));
+        }
+        Ok(JwtValidator {
+            inner: Arc::new(Inner {
+                keys,
+                issuers: self.issuers.into_iter().map(|template| IssuerPattern { template }).collect(),
+                audiences: self.audiences,
+                algorithms: self.algorithms,
+                leeway: self.leeway,
+                require_at_jwt: self.require_at_jwt,
+                scope_claims: self.scope_claims,
+                allowed_tenants: self.allowed_tenants,
+                require_subject: self.require_subject,
+                max_token_len: self.max_token_len,
+                cache_capacity: self.cache_capacity,
+                cache: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+/// Token header fields inspected before any key lookup.
+struct RawHeader {
+    alg: Algorithm,
+    kid: Option<String>,
+}
+
+fn deny(description: &str) -> AuthorizationResult {
+    AuthorizationResult::unauthorized(description)
+}
+
+const MALFORMED: &str = "Malformed access token";
+
+fn safe_kid(kid: &str) -> bool {
+    !kid.is_empty()
+        && kid.len() <= 256
+        && !kid.contains("..")
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~+=:".contains(&b))
+}
+
+impl JwtValidator {
+    /// A builder with the defaults: [`DEFAULT_ALGORITHMS`], 60 s leeway, scopes from `scope`
+    /// and `scp`, `sub` required, 16 KiB maximum, cache on.
+    pub fn builder() -> JwtValidatorBuilder {
+        JwtValidatorBuilder {
+            jwks: None,
+            static_keys: Vec::new(),
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
+            leeway: Duration::from_secs(60),
+            require_at_jwt: false,
+            scope_claims: vec![ScopeClaim::Scope, ScopeClaim::Scp],
+            allowed_tenants: None,
+            require_subject: true,
+            max_token_len: 16 * 1024,
+            cache_capacity: 10_000,
+        }
+    }
+
+    fn header(&self, segment: &str) -> Result<RawHeader, AuthorizationResult> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(segment.trim_end_matches('='))
+            .map_err(|_| deny(MALFORMED))?;
+        let header: Map<String, Value> =
+            serde_json::from_slice(&bytes).map_err(|_| deny(MALFORMED))?;
+        let alg = header.get("alg").and_then(Value::as_str).ok_or_else(|| deny(MALFORMED))?;
+        let alg = Algorithm::from_str(alg)
+            .ok()
+            .filter(|a| self.inner.algorithms.contains(a))
+            .ok_or_else(|| deny("Unsupported token algorithm"))?;
+        if header.contains_key("nonce") {
+            // Microsoft Graph access tokens: the signature covers a hashed nonce and cannot be
+            // verified by anyone but Graph. Never accept them.
+            return Err(deny("The access token is not intended for this resource"));
+        }
+        if header.contains_key("crit") {
+            return Err(deny("Unsupported token header"));
+        }
+        if self.inner.require_at_jwt {
+            let typ = header.get("typ").and_then(Value::as_str).unwrap_or("");
+            if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt")
+            {
+                return Err(deny("The token is not an access token"));
+            }
+        }
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(k)) if safe_kid(k) => Some(k.clone()),
+            Some(_) => return Err(deny("Unknown signing key")),
+        };
+        Ok(RawHeader { alg, kid })
+    }
+
+    async fn key(&self, h: &RawHeader) -> Result<DecodingKey, AuthorizationResult> {
+        let result = match &self.inner.keys {
+            Keys::Jwks(p) => p.decoding_key(h.kid.as_deref(), h.alg).await,
+            Keys::Static(keys) => {
+                let found = match &h.kid {
+                    Some(kid) => keys.iter().find(|k| k.0.as_deref() == Some(kid.as_str())),
+                    None if keys.len() == 1 => keys.first(),
+                    None => None,
+                };
+                match found {
+                    None => Err(KeyError::UnknownKey),
+                    Some((_, key, alg)) if *alg == h.alg && key.family() == alg_family(h.alg) => {
+                        Ok(key.clone())
+                    }
+                    Some(_) => Err(KeyError::AlgorithmMismatch),
+                }
+            }
+        };
+        result.map_err(|e| match e {
+            KeyError::UnknownKey => deny("Unknown signing key"),
+            KeyError::AlgorithmMismatch => deny("Unsupported token algorithm"),
+            KeyError::Unavailable { retry_after } => AuthorizationResult::unavailable(
+                retry_after,
+                "The signing keys of the authorization server are unavailable",
+            ),
+        })
+    }
+
+    fn cached(&self, hash: &[u8; 32]) -> Option<OAuthContext> {
+        if self.inner.cache_capacity == 0 {
+            return None;
+        }
+        let cache = self.inner.cache.lock().ok()?;
+        let (ctx, exp) = cache.get(hash)?;
+        (*exp > now_secs()).then(|| ctx.clone())
+    }
+
+    fn remember(&self, hash: [u8; 32], ctx: &OAuthContext, exp: u64) {
+        if self.inner.cache_capacity == 0 {
+            return;
+        }
+        let Ok(mut cache) = self.inner.cache.lock() else { return };
+        if cache.len() >= self.inner.cache_capacity {
+            let now = now_secs();
+            cache.retain(|_, (_, e)| *e > now);
+            if cache.len() >= self.inner.cache_capacity {
+                cache.clear();
+            }
+        }
+        cache.insert(hash, (ctx.clone(), exp));
+    }
+
+    fn scopes(&self, claims: &Map<String, Value>) -> Scopes {
+        let mut scopes = Scopes::new();
+        for source in &self.inner.scope_claims {
+            match claims.get(source.name()) {
+                Some(Value::String(s)) => scopes.extend(s.split_ascii_whitespace()),
+                Some(Value::Array(items)) => {
+                    scopes.extend(items.iter().filter_map(Value::as_str));
+                }
+                _ => {}
+            }
+        }
+        scopes
+    }
+
+    async fn check(&self, token: &str) -> AuthorizationResult {
+        if token.len() > self.inner.max_token_len {
+            return deny("The access token is too large");
+        }
+        let mut segments = token.split('.');
+        let (Some(head), Some(_), Some(_), None) =
+            (segments.next(), segments.next(), segments.next(), segments.next())
+        else {
+            return AuthorizationResult::NotRecognized;
+        };
+        let hash = token_hash(token);
+        if let Some(ctx) = self.cached(&hash) {
+            return AuthorizationResult::Allow(ctx);
+        }
+        let header = match self.header(head) {
+            Ok(h) => h,
+            Err(r) => return r,
+        };
+        let key = match self.key(&header).await {
+            Ok(k) => k,
+            Err(r) => return r,
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = self.inner.leeway.as_secs();
+        validation.validate_nbf = true;
+        validation.set_audience(&self.inner.audiences);
+        let mut required = vec!["exp", "aud", "iss"];
+        if self.inner.require_subject {
+            required.push("sub");
+        }
+        validation.set_required_spec_claims(&required);
+        let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation) {
+            Ok(data) => data.claims,
+            Err(e) => {
+                return deny(match e.kind() {
+                    ErrorKind::ExpiredSignature => "The access token has expired",
+                    ErrorKind::ImmatureSignature => "The access token is not yet valid",
+                    ErrorKind::InvalidAudience => "The access token is not intended for this resource",
+                    ErrorKind::InvalidSignature => "Invalid token signature",
+                    ErrorKind::InvalidAlgorithm => "Unsupported token algorithm",
+                    ErrorKind::MissingRequiredClaim(c) => match c.as_str() {
+                        "sub" => "The access token has no subject",
+                        "aud" => "The access token has no audience",
+                        "iss" => "The access token has no issuer",
+                        "exp" => "The access token has no expiry",
+                        _ => MALFORMED,
+                    },
+                    _ => MALFORMED,
+                });
+            }
+        };
+        let str_claim = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let tenant = str_claim("tid");
+        let Some(iss) = str_claim("iss") else {
+            return deny("The access token has no issuer");
+        };
+        if !self.inner.issuers.iter().any(|p| p.matches(&iss, tenant.as_deref())) {
+            return deny("Untrusted token issuer");
+        }
+        if let Some(allowed) = &self.inner.allowed_tenants {
+            if !tenant.as_ref().is_some_and(|t| allowed.iter().any(|a| a == t)) {
+                return deny("The token's tenant is not allowed");
+            }
+        }
+        let subject = str_claim("sub").unwrap_or_default();
+        if self.inner.require_subject && subject.is_empty() {
+            return deny("The access token has no subject");
+        }
+        let expires_at = claims.get("exp").and_then(Value::as_u64);
+        let ctx = OAuthContext {
+            subject,
+            scopes: self.scopes(&claims),
+            client_id: str_claim("client_id").or_else(|| str_claim("azp")).or_else(|| str_claim("appid")),
+            issuer: Some(iss),
+            tenant,
+            expires_at,
+            claims,
+            token: None,
+        };
+        if let Some(exp) = expires_at {
+            self.remember(hash, &ctx, exp);
+        }
+        AuthorizationResult::Allow(ctx)
+    }
+}
+
+#[async_trait]
+impl TokenValidator for JwtValidator {
+    async fn validate(&self, token: &str) -> AuthorizationResult {
+        self.check(token).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn validator() -> JwtValidator {
+        JwtValidator::builder()
+            .static_key(Some("k1"), DecodingKey::from_secret(SECRET), Algorithm::HS256)
+            .algorithms([Algorithm::HS256])
+            .issuer("https://idp")
+            .audience("mcp")
+            .scope_claims([ScopeClaim::Scope, ScopeClaim::Roles, ScopeClaim::Claim("perms".into())])
+            .build()
+            .unwrap()
+    }
+
+    fn token(claims: Value) -> String {
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some("k1".into());
+        encode(&h, &claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    }
+
+    fn base() -> Value {
+        json!({"iss": "https://idp", "aud": "mcp", "sub": "alice", "exp": now_secs() + 300,
+               "scope": "a b", "roles": ["c"], "perms": ["d"], "azp": "cli"})
+    }
+
+    #[tokio::test]
+    async fn scopes_merge_and_identity() {
+        let AuthorizationResult::Allow(ctx) = validator().validate(&token(base())).await else {
+            panic!("rejected")
+        };
+        assert_eq!(ctx.scopes.to_space_separated(), "a b c d");
+        assert_eq!(ctx.subject, "alice");
+        assert_eq!(ctx.client_id.as_deref(), Some("cli"));
+        assert_eq!(ctx.issuer.as_deref(), Some("https://idp"));
+    }
+
+    #[test]
+    fn build_requires_issuer_audience_keys() {
+        assert_eq!(
+            JwtValidator::builder().issuer("i").audience("a").build().err(),
+            Some(ConfigError::Missing("jwks"))
+        );
+        assert_eq!(
+            JwtValidator::builder().jwks_url("http://x").audience("a").build().err(),
+            Some(ConfigError::Missing("issuer"))
+        );
+        assert!(
+            JwtValidator::builder()
+                .jwks_url("http://x")
+                .issuer("i")
+                .audience("a")
+                .algorithms([Algorithm::HS256])
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn issuer_templates() {
+        let p = IssuerPattern { template: "https://login/{tenantid}/v2.0".into() };
+        assert!(p.matches("https://login/t1/v2.0", Some("t1")));
+        assert!(!p.matches("https://login/t2/v2.0", Some("t1")));
+        assert!(!p.matches("https://login/../v2.0", Some("..")));
+        assert!(!p.matches("https://login/t1/v2.0", None));
+    }
+
+    #[test]
+    fn kid_charset() {
+        assert!(safe_kid("abc-DEF_1.2"));
+        assert!(!safe_kid("../../etc/passwd"));
+        assert!(!safe_kid("a/b"));
+        assert!(!safe_kid(""));
+    }
+}

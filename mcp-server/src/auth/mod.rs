@@ -1,0 +1,139 @@
+//! OAuth 2.1 resource-server stack for the Streamable HTTP transport (feature `auth`).
+//!
+//! The server is a resource server: it validates bearer tokens issued elsewhere, it never mints
+//! them. The pieces are tower layers and plain types:
+//!
+//! | Piece | Role |
+//! |---|---|
+//! | [`AuthorizationLayer`] | reads `Authorization: Bearer`, asks a [`TokenValidator`], answers 400/401/403/503 with RFC 6750 challenges, puts [`OAuthContext`](crate::identity::OAuthContext) and [`ChallengeInfo`] into request extensions |
+//! | [`ProtectedResourceMetadataLayer`] | serves the RFC 9728 document before auth |
+//! | [`JwtValidator`] + [`JwksProvider`] | signed JWT access tokens, keys from a JWKS endpoint |
+//! | [`OidcDiscovery`] | RFC 8414 / OpenID discovery of an issuer |
+//! | [`IntrospectionValidator`] | RFC 7662 for opaque tokens |
+//! | [`ValidatorChain`], [`StaticKeyValidator`] | several token kinds on one endpoint |
+//! | [`OAuthProxyLayer`], [`ClientRegistrationLayer`] | for IdPs without DCR / RFC 8414 (Entra) |
+//! | [`OAuthRequestMetaLayer`] | opt-in PHP-compatible `_meta.oauth*` (filled from the verified identity only) |
+//! | [`entra`], [`keycloak`] | presets |
+//! | `testing` (feature `auth-testing`) | a local issuer that signs Keycloak- and Entra-shaped tokens |
+//!
+//! Order of layers (outermost first): CORS → Host/Origin guard →
+//! [`ProtectedResourceMetadataLayer`] → [`OAuthProxyLayer`] / [`ClientRegistrationLayer`] →
+//! [`AuthorizationLayer`] → the MCP service.
+//!
+//! Every allow/deny decision is logged through `tracing` under the target
+//! `mcp_server::auth::audit` with the subject, client and reason; tokens never appear in logs.
+//!
+//! # Example
+//! ```
+//! use mcp_server::auth::{AuthorizationLayer, ProtectedResourceMetadata,
+//!     ProtectedResourceMetadataLayer, StaticKeyValidator};
+//! use mcp_server::body::Body;
+//! use mcp_server::identity::OAuthContext;
+//! use http::{Request, Response};
+//! use tower::{ServiceBuilder, ServiceExt};
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let prm = ProtectedResourceMetadata::new("https://api.example.com/mcp")
+//!     .authorization_server("https://idp.example.com")
+//!     .scopes_supported(["mcp:read"]);
+//! let auth = AuthorizationLayer::new(
+//!     StaticKeyValidator::new().key("s3cret", "ci-bot", ["mcp:read"]),
+//!     "https://api.example.com/mcp",
+//! )?
+//! .challenge_scopes(["mcp:read"]);
+//! let svc = ServiceBuilder::new()
+//!     .layer(ProtectedResourceMetadataLayer::new(prm))
+//!     .layer(auth)
+//!     .service_fn(|req: Request<Body>| async move {
+//!         let who = req.extensions().get::<OAuthContext>().unwrap().subject.clone();
+//!         Ok::<_, std::convert::Infallible>(Response::new(Body::from(who)))
+//!     });
+//!
+//! // No token: 401 pointing at the metadata.
+//! let res = svc.clone().oneshot(Request::post("/mcp").body(Body::empty())?).await?;
+//! assert_eq!(res.status(), 401);
+//! assert_eq!(
+//!     res.headers()["www-authenticate"],
+//!     r#"Bearer resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/mcp", scope="mcp:read""#
+//! );
+//! // The metadata itself is public.
+//! let res = svc.clone()
+//!     .oneshot(Request::get("/.well-known/oauth-protected-resource/mcp").body(Body::empty())?)
+//!     .await?;
+//! assert_eq!(res.status(), 200);
+//! // A valid key reaches the service with its identity.
+//! let req = Request::post("/mcp").header("authorization", "Bearer s3cret").body(Body::empty())?;
+//! assert_eq!(svc.oneshot(req).await?.status(), 200);
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+pub mod challenge;
+pub mod discovery;
+pub mod jwks;
+pub mod jwt;
+mod layer;
+pub mod metadata;
+#[cfg(feature = "auth-testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth-testing")))]
+pub mod testing;
+mod util;
+pub mod validator;
+
+pub use challenge::{ChallengeInfo, challenge_for, insufficient_scope_response};
+pub use discovery::{AuthorizationServerMetadata, DiscoveryPolicy, OidcDiscovery};
+pub use jwks::JwksProvider;
+pub use jwt::{JwtValidator, JwtValidatorBuilder, ScopeClaim};
+pub use layer::{Authorization, AuthorizationLayer, ResponseFuture};
+pub use metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
+pub use validator::{
+    AuthorizationResult, FnValidator, StaticKeyValidator, TokenValidator, ValidatorChain,
+    validator_fn,
+};
+
+/// An invalid authorization configuration, reported when a layer or validator is built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A URL option is not usable.
+    #[error("invalid URL for `{option}`: {message}")]
+    InvalidUrl {
+        /// The option.
+        option: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A required option is missing.
+    #[error("missing required option `{0}`")]
+    Missing(&'static str),
+    /// Options contradict each other.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Structured allow/deny events (target `mcp_server::auth::audit`). Never logs a token.
+pub(crate) mod audit {
+    use crate::identity::OAuthContext;
+
+    pub(crate) fn allowed(ctx: &OAuthContext) {
+        tracing::info!(
+            target: "mcp_server::auth::audit",
+            decision = "allow",
+            subject = %ctx.subject,
+            client = ctx.client_id.as_deref().unwrap_or(""),
+            issuer = ctx.issuer.as_deref().unwrap_or(""),
+            tenant = ctx.tenant.as_deref().unwrap_or(""),
+            "authorization allowed"
+        );
+    }
+
+    pub(crate) fn denied(subject: Option<&str>, client: Option<&str>, reason: &str) {
+        tracing::info!(
+            target: "mcp_server::auth::audit",
+            decision = "deny",
+            subject = subject.unwrap_or(""),
+            client = client.unwrap_or(""),
+            reason,
+            "authorization denied"
+        );
+    }
+}
