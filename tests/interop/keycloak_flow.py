@@ -41,6 +41,7 @@ import html.parser
 import http.cookiejar
 import json
 import os
+import re
 import secrets
 import sys
 import urllib.error
@@ -152,6 +153,44 @@ class _StopAtRedirect(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+def browser_login(authorization_url: str, user: str, password: str, redirect_uri: str) -> str:
+    """Plays the browser: opens authorization_url, submits Keycloak's login form with the user's
+    password, and returns the URL Keycloak redirects to under redirect_uri (with code and state).
+    The redirect itself is not followed, so nothing needs to listen on redirect_uri."""
+    stopper = _StopAtRedirect(redirect_uri)
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(policy=_LoopbackCookiePolicy())), stopper)
+
+    def fetch(req):
+        try:
+            with opener.open(req, timeout=TIMEOUT) as resp:
+                return resp.read().decode(errors="replace")
+        except urllib.error.HTTPError as e:
+            if stopper.final:  # urllib raises on the 302 we declined to follow
+                return ""
+            body = e.read().decode(errors="replace")
+            raise FlowError(f"{req.get_method()} {req.full_url.split('?')[0]} -> HTTP {e.code}: "
+                            f"{_page_error(body) or body[:300]}") from None
+        except urllib.error.URLError as e:
+            raise FlowError(f"{req.full_url.split('?')[0]} failed: {e.reason}") from None
+
+    page = fetch(urllib.request.Request(authorization_url))
+    if not stopper.final:
+        form = _FormParser()
+        form.feed(page)
+        if not form.action:
+            raise FlowError(f"no login form on the authorization page: {_page_error(page) or page[:300]}")
+        fields = dict(form.fields)
+        fields.update({"username": user, "password": password})
+        req = urllib.request.Request(form.action.replace("&amp;", "&"),
+                                     data=urllib.parse.urlencode(fields).encode(), method="POST")
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        page = fetch(req)
+    if not stopper.final:
+        raise FlowError(f"login did not redirect to {redirect_uri}: {_page_error(page) or 'no error shown'}")
+    return stopper.final
+
+
 def pkce(issuer: str, client_id: str, user: str, password: str, scope: str,
          redirect_uri: str, resource: str | None = None) -> dict:
     meta = discover(issuer)
@@ -171,38 +210,9 @@ def pkce(issuer: str, client_id: str, user: str, password: str, scope: str,
     }
     if resource:
         params["resource"] = resource
-    stopper = _StopAtRedirect(redirect_uri)
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(policy=_LoopbackCookiePolicy())), stopper)
-
-    def fetch(req):
-        try:
-            with opener.open(req, timeout=TIMEOUT) as resp:
-                return resp.read().decode(errors="replace")
-        except urllib.error.HTTPError as e:
-            if stopper.final:  # urllib raises on the 302 we declined to follow
-                return ""
-            body = e.read().decode(errors="replace")
-            raise FlowError(f"{req.get_method()} {req.full_url.split('?')[0]} -> HTTP {e.code}: "
-                            f"{_page_error(body) or body[:300]}") from None
-        except urllib.error.URLError as e:
-            raise FlowError(f"{req.full_url.split('?')[0]} failed: {e.reason}") from None
-
-    page = fetch(urllib.request.Request(meta["authorization_endpoint"] + "?" + urllib.parse.urlencode(params)))
-    if not stopper.final:
-        form = _FormParser()
-        form.feed(page)
-        if not form.action:
-            raise FlowError(f"no login form on the authorization page: {_page_error(page) or page[:300]}")
-        fields = dict(form.fields)
-        fields.update({"username": user, "password": password})
-        req = urllib.request.Request(form.action.replace("&amp;", "&"),
-                                     data=urllib.parse.urlencode(fields).encode(), method="POST")
-        req.add_header("Content-Type", "application/x-www-form-urlencoded")
-        page = fetch(req)
-    if not stopper.final:
-        raise FlowError(f"login did not redirect to {redirect_uri}: {_page_error(page) or 'no error shown'}")
-    q = urllib.parse.parse_qs(urllib.parse.urlsplit(stopper.final).query)
+    final = browser_login(meta["authorization_endpoint"] + "?" + urllib.parse.urlencode(params),
+                          user, password, redirect_uri)
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(final).query)
     if "error" in q:
         raise FlowError(f"authorization error: {q['error'][0]} {q.get('error_description', [''])[0]}")
     if q.get("state", [None])[0] != state:
@@ -223,17 +233,9 @@ def pkce(issuer: str, client_id: str, user: str, password: str, scope: str,
 
 
 def _page_error(page: str) -> str | None:
-    """Extracts Keycloak's visible error message from an HTML page, if any."""
-    for marker in ('id="input-error"', 'class="kc-feedback-text"', 'id="kc-error-message"',
-                   'class="pf-v5-c-alert__title', 'class="instruction"'):
-        i = page.find(marker)
-        if i >= 0:
-            chunk = page[i:i + 400]
-            text = chunk[chunk.find(">") + 1:]
-            text = text.split("<")[0].strip() or " ".join(
-                t.strip() for t in chunk.replace(">", "<").split("<")[2:6] if t.strip())
-            return text[:200] or None
-    return None
+    """Extracts Keycloak's visible error message (feedback text) from an HTML page, if any."""
+    m = re.search(r'class="[^"]*(?:kc-feedback-text|instruction|alert__title)[^"]*"[^>]*>\s*([^<]+?)\s*<', page)
+    return m.group(1)[:200] if m else None
 
 
 def register(issuer: str, redirect_uri: str, name: str, scope: str | None = None) -> dict:
