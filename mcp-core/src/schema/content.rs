@@ -1,15 +1,19 @@
 //! Content blocks: text, image, audio, embedded resources, resource links and the
 //! sampling-only tool use / tool result blocks.
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::common::{Annotations, Icon, JsonObject, Meta};
 use super::resources::{BlobResourceContents, ResourceContents, TextResourceContents};
 
 /// One content block, tagged on `"type"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+///
+/// Each block struct writes its own `"type"` member; parsing a [`Content`] reads `"type"` first
+/// and rejects unknown kinds (a block struct parsed on its own does not check the tag).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum Content {
     /// `"text"`.
     Text(TextContent),
@@ -129,6 +133,28 @@ impl Content {
     }
 }
 
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let kind = match v.get("type") {
+            Some(Value::String(t)) => t.clone(),
+            Some(_) => return Err(D::Error::custom("content \"type\" must be a string")),
+            None => return Err(D::Error::missing_field("type")),
+        };
+        let r = match kind.as_str() {
+            "text" => serde_json::from_value(v).map(Content::Text),
+            "image" => serde_json::from_value(v).map(Content::Image),
+            "audio" => serde_json::from_value(v).map(Content::Audio),
+            "resource" => serde_json::from_value(v).map(Content::Resource),
+            "resource_link" => serde_json::from_value(v).map(Content::ResourceLink),
+            "tool_use" => serde_json::from_value(v).map(Content::ToolUse),
+            "tool_result" => serde_json::from_value(v).map(Content::ToolResult),
+            other => return Err(D::Error::custom(format!("unknown content type {other:?}"))),
+        };
+        r.map_err(D::Error::custom)
+    }
+}
+
 impl From<String> for Content {
     fn from(s: String) -> Self {
         Content::text(s)
@@ -143,6 +169,7 @@ impl From<&str> for Content {
 
 /// Text content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "text")]
 pub struct TextContent {
     /// The text.
     pub text: String,
@@ -167,7 +194,7 @@ impl TextContent {
 
 /// Image content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", tag = "type", rename = "image")]
 pub struct ImageContent {
     /// Base64-encoded image data.
     pub data: String,
@@ -183,7 +210,7 @@ pub struct ImageContent {
 
 /// Audio content (2025-03-26+).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", tag = "type", rename = "audio")]
 pub struct AudioContent {
     /// Base64-encoded audio data.
     pub data: String,
@@ -199,6 +226,7 @@ pub struct AudioContent {
 
 /// A resource embedded in a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "resource")]
 pub struct EmbeddedResource {
     /// The resource contents.
     pub resource: ResourceContents,
@@ -224,7 +252,7 @@ impl EmbeddedResource {
 /// A link to a resource the client can read (2025-06-18+). Same fields as a
 /// [`Resource`](super::Resource).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", tag = "type", rename = "resource_link")]
 pub struct ResourceLink {
     /// The resource URI.
     pub uri: String,
@@ -266,6 +294,7 @@ impl ResourceLink {
 
 /// A model's request to call a tool (sampling with tools, 2025-11-25+).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "tool_use")]
 pub struct ToolUseContent {
     /// Unique id of this tool use, matched by [`ToolResultContent::tool_use_id`].
     pub id: String,
@@ -280,7 +309,7 @@ pub struct ToolUseContent {
 
 /// The result of a tool use (sampling with tools, 2025-11-25+).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", tag = "type", rename = "tool_result")]
 pub struct ToolResultContent {
     /// The id of the [`ToolUseContent`] this answers.
     pub tool_use_id: String,
@@ -295,4 +324,42 @@ pub struct ToolResultContent {
     /// Metadata.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn block_structs_write_their_type_tag() {
+        let t: TextContent = serde_json::from_value(json!({"type": "text", "text": "hi"})).unwrap();
+        assert_eq!(t.text, "hi");
+        assert_eq!(
+            serde_json::to_value(&t).unwrap(),
+            json!({"type": "text", "text": "hi"})
+        );
+        assert_eq!(
+            serde_json::to_value(Content::Text(t)).unwrap(),
+            json!({"type": "text", "text": "hi"})
+        );
+    }
+
+    #[test]
+    fn content_dispatches_on_type() {
+        let bad = serde_json::from_value::<Content>(json!({"type": "video", "data": "x"}));
+        assert_eq!(
+            bad.unwrap_err().to_string(),
+            "unknown content type \"video\""
+        );
+        let missing = serde_json::from_value::<Content>(json!({"text": "x"}));
+        assert_eq!(missing.unwrap_err().to_string(), "missing field `type`");
+        let wrong = serde_json::from_value::<Content>(json!({"type": "image", "text": "x"}));
+        assert!(
+            wrong
+                .unwrap_err()
+                .to_string()
+                .contains("missing field `data`")
+        );
+    }
 }
