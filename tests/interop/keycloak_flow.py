@@ -11,6 +11,7 @@ Usage:
         [--client-id mcp-client] [--scope "openid mcp:read mcp:write"]
         [--redirect-uri http://127.0.0.1:53682/callback] [--resource URL]
   keycloak_flow.py [--issuer URL] register [--redirect-uri URI] [--name NAME] [--scope S]
+  keycloak_flow.py browser AUTHORIZATION_URL [--user demo] [--password demo123]
   keycloak_flow.py [--issuer URL] verify
 
   --issuer defaults to $KEYCLOAK_URL/realms/mcp, else http://localhost:8180/realms/mcp.
@@ -22,6 +23,11 @@ token payload (not verified: this is a test helper), e.g.
 pkce drives the authorization-code flow with PKCE S256 like a browser would: it requests the
 authorization endpoint, submits Keycloak's login form with the user's password, and takes the code
 from the redirect to --redirect-uri (no listener is needed there: the redirect is not followed).
+
+browser plays the user's browser for a client that opened AUTHORIZATION_URL and listens on its
+redirect URI (mcp-remote, the SDK clients): it logs in and then delivers the redirect to that
+listener. User and password default to $KEYCLOAK_USER / $KEYCLOAK_PASSWORD, else demo/demo123. Use
+it as the browser of such clients: PATH=tests/interop/headless-bin:$PATH (see the script there).
 
 register performs anonymous dynamic client registration (RFC 7591) at the realm's
 registration_endpoint and prints the registered client (client_id, ...).
@@ -257,6 +263,24 @@ def register(issuer: str, redirect_uri: str, name: str, scope: str | None = None
     return http_json(req)
 
 
+def browser(authorization_url: str, user: str, password: str) -> dict:
+    """Plays the user's browser for a client that opened authorization_url (e.g. mcp-remote):
+    logs in, then delivers the redirect (code + state) to the client's redirect URI listener."""
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(authorization_url).query)
+    redirect_uri = q.get("redirect_uri", [None])[0]
+    if not redirect_uri:
+        raise FlowError("the authorization URL has no redirect_uri")
+    final = browser_login(authorization_url, user, password, redirect_uri)
+    try:
+        with urllib.request.urlopen(final, timeout=TIMEOUT) as resp:
+            status = resp.status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    except urllib.error.URLError as e:
+        raise FlowError(f"could not deliver the code to {redirect_uri}: {e.reason}") from None
+    return {"redirect_uri": redirect_uri, "delivered": True, "status": status}
+
+
 def _aud(claims: dict) -> list[str]:
     aud = claims.get("aud", [])
     return [aud] if isinstance(aud, str) else list(aud)
@@ -340,6 +364,10 @@ def main(argv: list[str]) -> int:
     rg.add_argument("--redirect-uri", default="http://127.0.0.1:53682/callback")
     rg.add_argument("--name", default="keycloak_flow.py")
     rg.add_argument("--scope", help='e.g. "openid mcp:read mcp:write" (default: none sent)')
+    br = sub.add_parser("browser")
+    br.add_argument("url")
+    br.add_argument("--user", default=os.environ.get("KEYCLOAK_USER", "demo"))
+    br.add_argument("--password", default=os.environ.get("KEYCLOAK_PASSWORD", "demo123"))
     sub.add_parser("verify")
     args = p.parse_args(argv)
     issuer = args.issuer.rstrip("/")
@@ -349,6 +377,8 @@ def main(argv: list[str]) -> int:
         elif args.cmd == "pkce":
             out = pkce(issuer, args.client_id, args.user, args.password, args.scope,
                        args.redirect_uri, args.resource)
+        elif args.cmd == "browser":
+            out = browser(args.url, args.user, args.password)
         elif args.cmd == "register":
             out = register(issuer, args.redirect_uri, args.name, args.scope)
         else:

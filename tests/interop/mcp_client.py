@@ -25,6 +25,8 @@ OPTIONS
                                   client registration; the browser step is played headlessly
                                   against Keycloak's login form (see keycloak_flow.py)
   --oauth-scope "S1 S2"           scope to ask for (default: what the server's metadata offers)
+  --issuer URL                    the authorization server's issuer for --client-credentials:
+                                  credentials are only sent there
 
 Output (stdout, one JSON object; diagnostics on stderr):
   {"ok": bool, "error": null | "...", "protocolVersion": "...", "serverInfo": {...},
@@ -167,7 +169,8 @@ def build_auth(args) -> tuple[httpx2.Auth | None, dict[str, str]]:
         if not sep:
             raise SystemExit("mcp_client.py: --client-credentials takes ID:SECRET")
         return ClientCredentialsOAuthProvider(server_url=args.url, storage=MemoryTokenStorage(), client_id=cid,
-                                              client_secret=secret, scope=args.oauth_scope), {}
+                                              client_secret=secret, scope=args.oauth_scope,
+                                              issuer=args.issuer), {}
     if args.oauth_user:
         user, sep, password = args.oauth_user.partition(":")
         if not sep:
@@ -287,6 +290,7 @@ def main(argv: list[str]) -> int:
             sp.add_argument("--client-credentials")
             sp.add_argument("--oauth-user")
             sp.add_argument("--oauth-scope")
+            sp.add_argument("--issuer")
         sp.add_argument("--mode", default="legacy")
         sp.add_argument("--call", action="append", default=[])
         sp.add_argument("--read", action="append", default=[])
