@@ -1,9 +1,101 @@
-//! # mcp-server (skeleton, filled by the server-core work)
+//! # mcp-server
+//!
+//! Build [Model Context Protocol](https://modelcontextprotocol.io) servers in Rust: tools,
+//! resources and prompts registered with attribute macros or a builder, served over stdio or
+//! Streamable HTTP, protected by OAuth 2.1.
+//!
+//! ```no_run
+//! use mcp_server::prelude::*;
+//!
+//! /// Add two numbers.
+//! #[mcp_tool]
+//! async fn add(a: i64, b: i64) -> i64 {
+//!     a + b
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let server = Server::builder().name("calculator").version("1.0.0").discover().build();
+//!     server.serve_stdio().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Without macros, register items with the builders of [`tool::ToolDef`],
+//! [`resource::ResourceDef`], [`resource::ResourceTemplateDef`] and [`prompt::PromptDef`].
+//!
+//! ## How a request flows
+//!
+//! A transport ([`transport::stdio`], [`transport::memory`], Streamable HTTP) hands each
+//! message to [`Server::handle`] with an [`Exchange`] describing where it came from. The
+//! server checks the protocol era, builds a [`RequestContext`], runs the handler (requests
+//! run concurrently; `notifications/cancelled` fires the request's cancellation token), and
+//! maps its result or error to an [`Outcome`]:
+//!
+//! | handler returns | client sees |
+//! |---|---|
+//! | a value | the converted result (e.g. [`IntoCallToolResult`](tool::IntoCallToolResult)) |
+//! | [`ToolError`] | a tool result with `isError: true` |
+//! | [`McpError`] | a JSON-RPC error (internal errors as a generic -32603) |
+//! | a panic | -32603, logged; the server keeps running |
+//!
+//! ## Feature flags
+//!
+//! | Name | Description | Default? |
+//! |---|---|---|
+//! | `macros` | `#[mcp_tool]`, `#[mcp_resource]`, `#[mcp_resource_template]`, `#[mcp_prompt]`, `#[mcp_server]` | yes |
+//! | `http` | Streamable HTTP transport (hyper + tower) | yes |
+//! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata | no |
+//! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "http")]
-pub mod body;
-pub mod identity;
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub mod auth;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod body;
+pub mod builder;
+pub mod completion;
+pub mod context;
+mod dispatch;
+pub mod error;
+mod handler;
+pub mod identity;
+#[doc(hidden)]
+pub mod macro_support;
+pub mod prelude;
+pub mod prompt;
+pub mod protocol;
+pub mod registry;
+pub mod resource;
+pub mod scope;
+pub mod server;
+pub mod session;
+pub mod tool;
+pub mod transport;
+
+#[doc(hidden)]
+pub use macro_support as __private;
+
+#[doc(inline)]
+pub use builder::ServerBuilder;
+#[doc(inline)]
+pub use context::RequestContext;
+#[doc(inline)]
+pub use error::{BuildError, ErrorKind, McpError, ToolError};
+#[doc(inline)]
+pub use identity::OAuthContext;
+#[doc(inline)]
+pub use server::{Exchange, MessageSink, Outcome, Server, ServerEvent};
+#[doc(inline)]
+pub use session::Session;
+#[doc(inline)]
+pub use tool::{Json, Params};
+
+#[doc(no_inline)]
+pub use mcp_core;
+
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use mcp_macros::*;

@@ -1,0 +1,284 @@
+//! One JSON-RPC message in, one [`Outcome`] out: era checks, context construction,
+//! routing to the handlers, cancellation, panic containment and error mapping.
+
+use crate::context::{Inner, RequestContext, TraceContext};
+use crate::error::{ErrorKind, McpError};
+use crate::handler;
+use crate::server::{Exchange, Outcome, Server};
+use crate::session::PeerInfo;
+use futures::FutureExt as _;
+use mcp_core::jsonrpc::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RequestId};
+use mcp_core::schema::CallToolResult;
+use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion, method};
+use serde_json::Value;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument as _;
+
+pub(crate) async fn handle(server: &Server, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
+    if let Some(s) = &ex.session {
+        s.touch();
+    }
+    match msg {
+        JsonRpcMessage::Request(req) => request(server, req, ex).await,
+        JsonRpcMessage::Notification(n) => {
+            notification(n, &ex);
+            Outcome::NoReply
+        }
+        JsonRpcMessage::Response(r) => {
+            resolve(server, &ex, &r.id, Ok(r.result));
+            Outcome::NoReply
+        }
+        JsonRpcMessage::Error(e) => {
+            match e.id {
+                Some(id) => resolve(server, &ex, &id, Err(e.error)),
+                None => {
+                    tracing::warn!(code = e.error.code, message = %e.error.message, "client sent an error without id")
+                }
+            }
+            Outcome::NoReply
+        }
+    }
+}
+
+fn resolve(server: &Server, ex: &Exchange, id: &RequestId, reply: Result<Value, ErrorObject>) {
+    let pending = ex
+        .session
+        .as_ref()
+        .map_or(&server.0.pending, |s| &s.pending);
+    if !pending.resolve(id, reply) {
+        tracing::debug!(%id, "response to an unknown server request ignored");
+    }
+}
+
+fn notification(n: JsonRpcNotification, ex: &Exchange) {
+    match n.method.as_str() {
+        method::NOTIFICATION_CANCELLED => {
+            let id = n
+                .params
+                .as_ref()
+                .and_then(|p| p.get("requestId"))
+                .and_then(|v| serde_json::from_value::<RequestId>(v.clone()).ok());
+            match (id, &ex.session) {
+                (Some(id), Some(s)) => {
+                    let found = s.cancel_request(&id);
+                    tracing::debug!(%id, found, "request cancelled by the client");
+                }
+                (Some(id), None) => tracing::debug!(%id, "cancellation without a session ignored"),
+                (None, _) => tracing::debug!("malformed notifications/cancelled ignored"),
+            }
+        }
+        other => tracing::debug!(method = other, "notification"),
+    }
+}
+
+/// Handshake-era methods that need a session to mean anything before `initialize`.
+fn allowed_before_initialize(m: &str) -> bool {
+    m == method::INITIALIZE || m == method::PING
+}
+
+async fn request(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Outcome {
+    let span = tracing::info_span!(
+        "mcp.request",
+        method = %req.method,
+        id = %req.id,
+        session = ex.session.as_ref().map_or("", |s| s.id()),
+    );
+    request_inner(server, req, ex).instrument(span).await
+}
+
+async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Outcome {
+    let started = Instant::now();
+    let JsonRpcRequest {
+        id,
+        method: name,
+        mut params,
+    } = req;
+    let error = |id: RequestId, e: ErrorObject| Outcome::Reply(JsonRpcMessage::error(Some(id), e));
+
+    // Protocol version, peer and per-request envelope.
+    let stateless = ex.stateless.is_some();
+    let (version, peer) = match (&ex.stateless, &ex.session) {
+        (Some(env), _) => (
+            env.protocol_version,
+            Some(Arc::new(PeerInfo {
+                protocol_version: env.protocol_version,
+                client_info: env.client_info.clone(),
+                client_capabilities: Some(env.client_capabilities.clone()),
+            })),
+        ),
+        (None, Some(s)) => (
+            s.protocol_version()
+                .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE),
+            s.peer().cloned(),
+        ),
+        (None, None) => (ProtocolVersion::LATEST_HANDSHAKE, None),
+    };
+    if !method::exists_in(&name, version) {
+        return error(id, ErrorObject::method_not_found(&name));
+    }
+    if !stateless {
+        if let Some(s) = &ex.session {
+            if !s.is_initialized() && !allowed_before_initialize(&name) {
+                return error(
+                    id,
+                    ErrorObject::invalid_request(
+                        "the session is not initialized: send initialize first",
+                    ),
+                );
+            }
+        }
+    }
+
+    let meta = match params.as_mut() {
+        Some(Value::Object(p)) => match p.remove("_meta") {
+            Some(Value::Object(m)) => Some(m),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (progress_token, trace, log_level, input_responses, request_state) = match &ex.stateless {
+        Some(env) => (
+            env.progress_token.clone(),
+            env.trace.clone(),
+            env.log_level,
+            env.input_responses.clone(),
+            env.request_state.clone(),
+        ),
+        None => (
+            meta.as_ref()
+                .and_then(|m| m.get(mcp_core::meta::PROGRESS_TOKEN))
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
+            meta.as_ref().and_then(TraceContext::from_meta),
+            None,
+            None,
+            None,
+        ),
+    };
+
+    let cancel = ex.cancel.child_token();
+    if let Some(s) = &ex.session {
+        s.track(id.clone(), cancel.clone());
+    }
+    let ctx = RequestContext::from_inner(Inner {
+        request_id: id.clone(),
+        method: name.clone(),
+        meta,
+        progress_token,
+        protocol_version: version,
+        peer,
+        session: ex.session.clone(),
+        cancel: cancel.clone(),
+        #[cfg(feature = "http")]
+        http: ex.http.clone(),
+        oauth: ex.identity.clone(),
+        trace,
+        input_responses,
+        request_state,
+        log_level,
+        stateless,
+        related: ex.related.clone(),
+        server: server.0.clone(),
+    });
+
+    let routed = AssertUnwindSafe(handler::route(server, &name, ctx, params)).catch_unwind();
+    let result = tokio::select! {
+        r = routed => Some(r),
+        () = cancel.cancelled() => None,
+    };
+    if let Some(s) = &ex.session {
+        s.untrack(&id);
+    }
+    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+
+    let result = match result {
+        None => {
+            tracing::info!(elapsed_us, "request cancelled");
+            return Outcome::NoReply;
+        }
+        Some(Err(panic)) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "<non-string panic>".to_owned());
+            tracing::error!(elapsed_us, panic = %what, "handler panicked");
+            return error(id, ErrorObject::internal_error());
+        }
+        Some(Ok(r)) => r,
+    };
+
+    match result {
+        Ok(mut value) => {
+            if stateless {
+                if let Value::Object(m) = &mut value {
+                    m.entry("resultType")
+                        .or_insert_with(|| Value::String("complete".into()));
+                }
+            }
+            tracing::info!(elapsed_us, "request ok");
+            Outcome::Reply(JsonRpcMessage::response(id, value))
+        }
+        Err(e) => {
+            let outcome = map_error(e, id, &name, &ex, stateless, cancel.is_cancelled());
+            match &outcome {
+                Outcome::Reply(JsonRpcMessage::Error(err)) => {
+                    tracing::info!(elapsed_us, code = err.error.code, "request failed");
+                }
+                _ => tracing::info!(elapsed_us, "request done"),
+            }
+            outcome
+        }
+    }
+}
+
+fn map_error(
+    e: McpError,
+    id: RequestId,
+    name: &str,
+    ex: &Exchange,
+    stateless: bool,
+    cancelled: bool,
+) -> Outcome {
+    let error = |e: ErrorObject| Outcome::Reply(JsonRpcMessage::error(Some(id.clone()), e));
+    match e.into_kind() {
+        ErrorKind::InsufficientScope(required) => {
+            if ex.is_http() {
+                Outcome::Forbidden { id, required }
+            } else if name == method::TOOLS_CALL {
+                let result =
+                    CallToolResult::error_text(format!("insufficient scope: requires {required}"));
+                Outcome::Reply(JsonRpcMessage::response(
+                    id,
+                    serde_json::to_value(result).unwrap_or_default(),
+                ))
+            } else {
+                error(McpError::insufficient_scope(required).to_error_object())
+            }
+        }
+        ErrorKind::InputRequired(result) => match serde_json::to_value(*result) {
+            Ok(v) => Outcome::Reply(JsonRpcMessage::response(id, v)),
+            Err(err) => {
+                tracing::error!(error = %err, "could not serialise an input_required result");
+                error(ErrorObject::internal_error())
+            }
+        },
+        ErrorKind::Cancelled if cancelled => Outcome::NoReply,
+        ErrorKind::Internal(err) => {
+            tracing::error!(error = %err, "handler failed");
+            error(ErrorObject::internal_error())
+        }
+        kind => {
+            let e = McpError::new(kind);
+            if matches!(e.kind(), ErrorKind::Timeout { .. } | ErrorKind::Cancelled) {
+                tracing::warn!(error = %e, "handler failed");
+            }
+            let mut obj = e.to_error_object();
+            if stateless && obj.code == ErrorCode::RESOURCE_NOT_FOUND.0 {
+                obj.code = ErrorCode::INVALID_PARAMS.0;
+            }
+            error(obj)
+        }
+    }
+}

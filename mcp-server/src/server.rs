@@ -1,0 +1,458 @@
+//! [`Server`]: the registry plus configuration, shared by every transport, and the
+//! transport-facing interface ([`Server::handle`], [`Exchange`], [`Outcome`],
+//! [`MessageSink`]).
+
+use crate::builder::ServerBuilder;
+use crate::error::BuildError;
+use crate::prompt::PromptDef;
+use crate::protocol::{ProtocolOptions, StatelessEnvelope};
+use crate::registry::Registry;
+use crate::registry::pagination::CursorCodec;
+use crate::resource::{ResourceDef, ResourceTemplateDef};
+use crate::scope::ScopeRequirement;
+use crate::session::{Pending, Session, SessionMap};
+use crate::tool::ToolDef;
+use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_core::method;
+use mcp_core::schema::{Implementation, LoggingLevel, ServerCapabilities};
+use serde_json::json;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+/// Where the server sends messages to a client: a stdout writer, an SSE stream, a test
+/// channel. Must not block: queue the message and return.
+pub trait MessageSink: Send + Sync + 'static {
+    /// Queues `msg`; `false` when the channel is closed.
+    fn send(&self, msg: JsonRpcMessage) -> bool;
+}
+
+/// A sink that drops everything (and reports itself closed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NullSink;
+
+impl MessageSink for NullSink {
+    fn send(&self, _msg: JsonRpcMessage) -> bool {
+        false
+    }
+}
+
+impl MessageSink for tokio::sync::mpsc::UnboundedSender<JsonRpcMessage> {
+    fn send(&self, msg: JsonRpcMessage) -> bool {
+        tokio::sync::mpsc::UnboundedSender::send(self, msg).is_ok()
+    }
+}
+
+/// Everything a transport knows about one incoming message.
+///
+/// Build with struct update syntax: `Exchange { session: Some(s), ..Exchange::default() }`.
+#[derive(Default)]
+#[non_exhaustive]
+pub struct Exchange {
+    /// The handshake-era session (None: stateless era, or a sessionless transport).
+    pub session: Option<Arc<Session>>,
+    /// Where notifications and server→client requests related to this message go (an SSE
+    /// response stream). Falls back to the session's standalone channel.
+    pub related: Option<Arc<dyn MessageSink>>,
+    /// The HTTP request head.
+    #[cfg(feature = "http")]
+    pub http: Option<Arc<http::request::Parts>>,
+    /// The verified identity, for transports without HTTP parts (the HTTP transport leaves
+    /// it in the request extensions instead).
+    pub identity: Option<Arc<crate::identity::OAuthContext>>,
+    /// Fired by the transport when the client goes away.
+    pub cancel: CancellationToken,
+    /// The parsed `_meta` envelope of a 2026-07-28 request.
+    pub stateless: Option<StatelessEnvelope>,
+}
+
+impl Exchange {
+    /// An exchange on `session`.
+    #[must_use]
+    pub fn with_session(session: Arc<Session>) -> Self {
+        Exchange {
+            session: Some(session),
+            ..Exchange::default()
+        }
+    }
+
+    /// Whether the exchange came over HTTP.
+    pub(crate) fn is_http(&self) -> bool {
+        #[cfg(feature = "http")]
+        {
+            self.http.is_some()
+        }
+        #[cfg(not(feature = "http"))]
+        {
+            false
+        }
+    }
+}
+
+impl fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exchange")
+            .field("session", &self.session.as_ref().map(|s| s.id()))
+            .field("related", &self.related.is_some())
+            .field("stateless", &self.stateless.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Server::handle`] produced for one message.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Send this response (or error response).
+    Reply(JsonRpcMessage),
+    /// Nothing to send (a notification, a response, or a cancelled request).
+    NoReply,
+    /// The caller lacks scopes (HTTP exchanges only): answer `403` with a
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"` challenge.
+    Forbidden {
+        /// The request id.
+        id: RequestId,
+        /// What was required.
+        required: ScopeRequirement,
+    },
+}
+
+/// A change every connected client may need to hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// The tool list changed.
+    ToolsListChanged,
+    /// The resource (or template) list changed.
+    ResourcesListChanged,
+    /// The prompt list changed.
+    PromptsListChanged,
+    /// A resource's content changed.
+    ResourceUpdated {
+        /// Its URI.
+        uri: String,
+    },
+}
+
+impl ServerEvent {
+    /// The notification announcing the event.
+    #[must_use]
+    pub fn to_notification(&self) -> JsonRpcMessage {
+        match self {
+            ServerEvent::ToolsListChanged => {
+                JsonRpcMessage::notification(method::NOTIFICATION_TOOLS_LIST_CHANGED, None)
+            }
+            ServerEvent::ResourcesListChanged => {
+                JsonRpcMessage::notification(method::NOTIFICATION_RESOURCES_LIST_CHANGED, None)
+            }
+            ServerEvent::PromptsListChanged => {
+                JsonRpcMessage::notification(method::NOTIFICATION_PROMPTS_LIST_CHANGED, None)
+            }
+            ServerEvent::ResourceUpdated { uri } => JsonRpcMessage::notification(
+                method::NOTIFICATION_RESOURCES_UPDATED,
+                Some(json!({ "uri": uri })),
+            ),
+        }
+    }
+}
+
+/// Server settings (from the builder).
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) page_size: usize,
+    pub(crate) request_timeout: Duration,
+    pub(crate) enforce_scopes_without_identity: bool,
+    pub(crate) hide_unauthorized_items: bool,
+    pub(crate) default_log_level: LoggingLevel,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            page_size: 50,
+            request_timeout: Duration::from_secs(60),
+            enforce_scopes_without_identity: true,
+            hide_unauthorized_items: false,
+            default_log_level: LoggingLevel::Info,
+        }
+    }
+}
+
+pub(crate) struct ServerInner {
+    pub(crate) info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) capabilities: ServerCapabilities,
+    pub(crate) registry: Registry,
+    pub(crate) options: Options,
+    pub(crate) protocol: ProtocolOptions,
+    pub(crate) cursors: CursorCodec,
+    pub(crate) sessions: SessionMap,
+    pub(crate) pending: Pending,
+    next_peer_id: AtomicI64,
+    events: broadcast::Sender<ServerEvent>,
+}
+
+impl ServerInner {
+    pub(crate) fn new(
+        info: Implementation,
+        instructions: Option<String>,
+        capabilities: ServerCapabilities,
+        registry: Registry,
+        options: Options,
+        protocol: ProtocolOptions,
+        cursors: CursorCodec,
+    ) -> Self {
+        ServerInner {
+            info,
+            instructions,
+            capabilities,
+            registry,
+            options,
+            protocol,
+            cursors,
+            sessions: SessionMap::default(),
+            pending: Pending::default(),
+            next_peer_id: AtomicI64::new(1),
+            events: broadcast::channel(256).0,
+        }
+    }
+
+    pub(crate) fn next_peer_id(&self) -> i64 {
+        self.next_peer_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// An MCP server: tools, resources, prompts and settings. Cheap to clone; run it on any
+/// transport ([`serve_stdio`](Self::serve_stdio), the HTTP service, or
+/// [`transport::memory`](crate::transport::memory) in tests).
+///
+/// See the [crate docs](crate) for an example.
+#[derive(Clone)]
+pub struct Server(pub(crate) Arc<ServerInner>);
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("info", &self.0.info)
+            .field("tools", &self.0.registry.tool_count())
+            .field("resources", &self.0.registry.resource_count())
+            .field("resource_templates", &self.0.registry.template_count())
+            .field("prompts", &self.0.registry.prompt_count())
+            .field("sessions", &self.0.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Starts configuring a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::new()
+    }
+
+    /// The server's implementation info (`serverInfo`).
+    #[must_use]
+    pub fn info(&self) -> &Implementation {
+        &self.0.info
+    }
+
+    /// The capabilities announced in `initialize`.
+    #[must_use]
+    pub fn capabilities(&self) -> &ServerCapabilities {
+        &self.0.capabilities
+    }
+
+    /// The instructions announced in `initialize`.
+    #[must_use]
+    pub fn instructions(&self) -> Option<&str> {
+        self.0.instructions.as_deref()
+    }
+
+    /// Era switches and stateless-era settings.
+    #[must_use]
+    pub fn protocol_options(&self) -> &ProtocolOptions {
+        &self.0.protocol
+    }
+
+    /// Handles one incoming message. Requests are answered (`Reply`), notifications and
+    /// responses (to server→client requests) are consumed (`NoReply`). Safe to call
+    /// concurrently: transports run requests in parallel.
+    pub async fn handle(&self, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
+        crate::dispatch::handle(self, msg, ex).await
+    }
+
+    /// Creates and registers a session whose standalone channel is `outbound`.
+    pub fn create_session(&self, outbound: Arc<dyn MessageSink>) -> Arc<Session> {
+        let s = Arc::new(Session::new(Some(outbound)));
+        s.touch();
+        self.0.sessions.insert(s.clone());
+        s
+    }
+
+    /// Creates and registers a session with no standalone channel yet (an HTTP session
+    /// before its GET stream connects).
+    pub fn create_detached_session(&self) -> Arc<Session> {
+        let s = Arc::new(Session::new(None));
+        s.touch();
+        self.0.sessions.insert(s.clone());
+        s
+    }
+
+    /// A live session by id.
+    #[must_use]
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.0.sessions.get(id)
+    }
+
+    /// Closes and forgets a session (cancelling its requests). Returns it when it existed.
+    pub fn remove_session(&self, id: &str) -> Option<Arc<Session>> {
+        let s = self.0.sessions.remove(id)?;
+        s.close();
+        Some(s)
+    }
+
+    /// Closes sessions idle for longer than `max_idle`; returns how many.
+    pub fn remove_idle_sessions(&self, max_idle: Duration) -> usize {
+        let idle: Vec<_> = self
+            .0
+            .sessions
+            .snapshot()
+            .into_iter()
+            .filter(|s| s.idle_for() > max_idle && s.in_flight() == 0)
+            .collect();
+        for s in &idle {
+            self.remove_session(s.id());
+        }
+        idle.len()
+    }
+
+    /// Number of live sessions.
+    #[must_use]
+    pub fn session_count(&self) -> usize {
+        self.0.sessions.len()
+    }
+
+    /// Receives every [`ServerEvent`] (list changes, resource updates): for transports that
+    /// deliver notifications outside sessions (stateless `subscriptions/listen` streams).
+    #[must_use]
+    pub fn subscribe_events(&self) -> broadcast::Receiver<ServerEvent> {
+        self.0.events.subscribe()
+    }
+
+    /// Announces `event` to every live, initialised session (for `ResourceUpdated`: those
+    /// subscribed to the URI) and to [`subscribe_events`](Self::subscribe_events) receivers.
+    pub fn emit(&self, event: ServerEvent) {
+        let note = event.to_notification();
+        for s in self.0.sessions.snapshot() {
+            if !s.is_initialized() || s.is_closed() {
+                continue;
+            }
+            if let ServerEvent::ResourceUpdated { uri } = &event {
+                if !s.is_subscribed(uri) {
+                    continue;
+                }
+            }
+            s.send(note.clone());
+        }
+        let _ = self.0.events.send(event);
+    }
+
+    /// Tells subscribed clients that the resource at `uri` changed
+    /// (`notifications/resources/updated`).
+    pub fn notify_resource_updated(&self, uri: impl Into<String>) {
+        self.emit(ServerEvent::ResourceUpdated { uri: uri.into() });
+    }
+
+    /// Registers a tool at runtime and announces `notifications/tools/list_changed`.
+    ///
+    /// # Errors
+    /// A duplicate name, an invalid name or an invalid schema.
+    pub fn add_tool(&self, def: ToolDef) -> Result<(), BuildError> {
+        self.0.registry.add_tool(def)?;
+        self.emit(ServerEvent::ToolsListChanged);
+        Ok(())
+    }
+
+    /// Unregisters a tool; announces the change when it existed.
+    pub fn remove_tool(&self, name: &str) -> bool {
+        let removed = self.0.registry.remove_tool(name);
+        if removed {
+            self.emit(ServerEvent::ToolsListChanged);
+        }
+        removed
+    }
+
+    /// Registers a resource at runtime and announces `notifications/resources/list_changed`.
+    ///
+    /// # Errors
+    /// A duplicate URI.
+    pub fn add_resource(&self, def: ResourceDef) -> Result<(), BuildError> {
+        self.0.registry.add_resource(def)?;
+        self.emit(ServerEvent::ResourcesListChanged);
+        Ok(())
+    }
+
+    /// Unregisters a resource; announces the change when it existed.
+    pub fn remove_resource(&self, uri: &str) -> bool {
+        let removed = self.0.registry.remove_resource(uri);
+        if removed {
+            self.emit(ServerEvent::ResourcesListChanged);
+        }
+        removed
+    }
+
+    /// Registers a resource template at runtime and announces
+    /// `notifications/resources/list_changed`.
+    ///
+    /// # Errors
+    /// A duplicate or invalid template.
+    pub fn add_resource_template(&self, def: ResourceTemplateDef) -> Result<(), BuildError> {
+        self.0.registry.add_template(def)?;
+        self.emit(ServerEvent::ResourcesListChanged);
+        Ok(())
+    }
+
+    /// Unregisters a resource template; announces the change when it existed.
+    pub fn remove_resource_template(&self, uri_template: &str) -> bool {
+        let removed = self.0.registry.remove_template(uri_template);
+        if removed {
+            self.emit(ServerEvent::ResourcesListChanged);
+        }
+        removed
+    }
+
+    /// Registers a prompt at runtime and announces `notifications/prompts/list_changed`.
+    ///
+    /// # Errors
+    /// A duplicate name.
+    pub fn add_prompt(&self, def: PromptDef) -> Result<(), BuildError> {
+        self.0.registry.add_prompt(def)?;
+        self.emit(ServerEvent::PromptsListChanged);
+        Ok(())
+    }
+
+    /// Unregisters a prompt; announces the change when it existed.
+    pub fn remove_prompt(&self, name: &str) -> bool {
+        let removed = self.0.registry.remove_prompt(name);
+        if removed {
+            self.emit(ServerEvent::PromptsListChanged);
+        }
+        removed
+    }
+
+    /// The registered tool descriptions, by name.
+    #[must_use]
+    pub fn tool(&self, name: &str) -> Option<mcp_core::schema::Tool> {
+        self.0.registry.tool(name).map(|e| e.def.tool.clone())
+    }
+
+    /// Serves this server over stdin/stdout until stdin closes. Logs must go to stderr.
+    ///
+    /// # Errors
+    /// An I/O error reading stdin or writing stdout.
+    pub async fn serve_stdio(self) -> Result<(), std::io::Error> {
+        crate::transport::stdio::serve(self, tokio::io::stdin(), tokio::io::stdout()).await
+    }
+}
