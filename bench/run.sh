@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# mcp-rs benchmark: our Streamable HTTP server side by side with rmcp (crates.io) and a
+# raw hyper server, all in one run.
+#
+#   bench/run.sh            full run: 10 s per point at c=1 and c=32, writes docs/performance.md
+#   bench/run.sh --smoke    2 s per point at c=32, every server started once; writes
+#                           target/bench-smoke.md (CI keeps the script working with it)
+#   options: --out FILE     where to write the results (markdown)
+#            --no-build     use the binaries already in target/release
+#            --duration S   seconds per point (default 10, smoke 2)
+#
+# Needs: wrk (Debian package `wrk`), taskset (util-linux), cargo. The server is pinned to
+# CPU 0 and wrk to CPU 1. Every reply is checked by bench/lua/mcp.lua (status, id, result);
+# the script exits non-zero when a server does not start or any reply is wrong.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+SMOKE=0
+BUILD=1
+OUT=""
+DURATION=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) SMOKE=1 ;;
+    --no-build) BUILD=0 ;;
+    --out) OUT="$2"; shift ;;
+    --duration) DURATION="$2"; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$SMOKE" = 1 ]; then
+  DURATION=${DURATION:-2}; WARMUP=1; CONNS="32"; SESSIONS=100; STARTUP_RUNS=1
+  OUT=${OUT:-target/bench-smoke.md}
+else
+  DURATION=${DURATION:-10}; WARMUP=3; CONNS="1 32"; SESSIONS=1000; STARTUP_RUNS=5
+  OUT=${OUT:-docs/performance.md}
+fi
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing wrk (Debian package)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } >&2 \
+      || die "could not install wrk"
+  fi
+  command -v wrk >/dev/null || die "wrk not found (apt-get install -y wrk)"
+fi
+command -v taskset >/dev/null || die "taskset not found (util-linux)"
+
+NPROC=$(nproc)
+if [ "$NPROC" -ge 2 ]; then
+  SERVER_CPU=(taskset -c 0)
+  LOAD_CPU=(taskset -c 1)
+  PINNING="server on CPU 0, wrk on CPU 1 (taskset)"
+else
+  SERVER_CPU=()
+  LOAD_CPU=()
+  PINNING="not pinned (only $NPROC CPU)"
+fi
+
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN="$TARGET_DIR/release"
+if [ "$BUILD" = 1 ]; then
+  log "building mcp-bench in release mode"
+  cargo build --release -p mcp-bench --bins >&2
+fi
+for b in bench-server rmcp-server raw-hyper bench-probe bench-issuer; do
+  [ -x "$BIN/$b" ] || die "missing $BIN/$b (build with cargo build --release -p mcp-bench)"
+done
+PROBE="$BIN/bench-probe"
+LUA="$ROOT/bench/lua/mcp.lua"
+
+WORK=$(mktemp -d)
+SERVER_PID=""
+ISSUER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$ISSUER_PID" ] && kill "$ISSUER_PID" 2>/dev/null && wait "$ISSUER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free TCP port on 127.0.0.1.
+NEXT_PORT=$((20000 + RANDOM % 20000))
+free_port() {
+  while (exec 3<>"/dev/tcp/127.0.0.1/$NEXT_PORT") 2>/dev/null; do
+    NEXT_PORT=$((NEXT_PORT + 1))
+  done
+  PORT=$NEXT_PORT
+  NEXT_PORT=$((NEXT_PORT + 1))
+}
+
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# start_server NAME CMD... : starts CMD pinned to the server CPU; sets SERVER_PID, URL.
+start_server() {
+  local name=$1; shift
+  "${SERVER_CPU[@]}" "$@" >"$WORK/$name.log" 2>&1 &
+  SERVER_PID=$!
+  if ! "$PROBE" wait "$URL" --timeout-ms 30000 || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    tail -n 20 "$WORK/$name.log" >&2 || true
+    die "server $name did not start: $*"
+  fi
+}
+
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+
+# run_wrk OUTVAR CONNS SECONDS : runs wrk with the row's environment, prints the RESULT line.
+run_wrk() {
+  local c=$1 secs=$2 out
+  out=$(MCP_MODE=$MODE MCP_SESSION=$SESSION MCP_TOKEN=$TOKEN MCP_EXPECT_BODY=$EXPECT \
+    "${LOAD_CPU[@]}" wrk -t1 -c "$c" -d "${secs}s" --timeout 5s -s "$LUA" "$URL" 2>"$WORK/wrk.err") \
+    || { cat "$WORK/wrk.err" >&2; die "wrk failed for $ROW at c=$c"; }
+  grep '^RESULT ' <<<"$out" || { echo "$out" >&2; cat "$WORK/wrk.err" >&2; die "no RESULT from wrk for $ROW"; }
+  if [ -s "$WORK/wrk.err" ]; then head -n 5 "$WORK/wrk.err" >&2; fi
+}
+
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"; }
+
+declare -A RPS P50 P99 ERR HWM RSS LABEL
+ROWS=()
+FAILED=0
+TOKEN=""
+EXPECT=""
+SESSION=""
+
+# row ID "LABEL" MODE CMD... : one benchmark row (server started once, all concurrencies).
+row() {
+  ROW=$1; local label=$2; MODE=$3; shift 3
+  LABEL[$ROW]=$label
+  ROWS+=("$ROW")
+  free_port
+  URL="http://127.0.0.1:$PORT/mcp"
+  local cmd=()
+  local a
+  for a in "$@"; do cmd+=("${a//@PORT@/$PORT}"); done
+  log "row $ROW: $label"
+  start_server "$ROW" "${cmd[@]}"
+  SESSION=""
+  local auth=()
+  [ -n "$TOKEN" ] && auth=(--bearer "$TOKEN")
+  if [ "$MODE" = session ] || [ "$MODE" = sse ]; then
+    SESSION=$("$PROBE" init "$URL" "${auth[@]}") || die "$ROW: initialize failed"
+    [ -n "$SESSION" ] || die "$ROW: no Mcp-Session-Id issued"
+  fi
+  if [ "$MODE" != raw ]; then
+    local probe_args=(call "$URL" --mode "$MODE" "${auth[@]}")
+    [ -n "$SESSION" ] && probe_args+=(--session "$SESSION")
+    "$PROBE" "${probe_args[@]}" >"$WORK/$ROW.reply" || die "$ROW: checked tools/call failed"
+  fi
+  local r
+  r=$(run_wrk 32 "$WARMUP")
+  [ "$(field errors "$r")" = 0 ] || { log "$ROW warm-up: $r"; FAILED=1; }
+  for c in $CONNS; do
+    r=$(run_wrk "$c" "$DURATION")
+    log "  c=$c $r"
+    RPS[$ROW,$c]=$(field rps "$r")
+    P50[$ROW,$c]=$(field p50_us "$r")
+    P99[$ROW,$c]=$(field p99_us "$r")
+    ERR[$ROW,$c]=$(field errors "$r")
+    if [ "${ERR[$ROW,$c]}" != 0 ] || [ "$(field requests "$r")" = 0 ]; then FAILED=1; fi
+  done
+  RSS[$ROW]=$(status_kb "$SERVER_PID" VmRSS)
+  HWM[$ROW]=$(status_kb "$SERVER_PID" VmHWM)
+  stop_server
+}
+
+# memory ID CMD... : RSS before/after $SESSIONS idle sessions.
+declare -A MEM_BEFORE MEM_AFTER MEM_PER
+memory() {
+  local id=$1; shift
+  free_port
+  URL="http://127.0.0.1:$PORT/mcp"
+  local cmd=() a
+  for a in "$@"; do cmd+=("${a//@PORT@/$PORT}"); done
+  log "memory $id: $SESSIONS idle sessions"
+  start_server "mem-$id" "${cmd[@]}"
+  "$PROBE" sessions "$URL" 10 >/dev/null || die "memory $id: sessions failed"
+  sleep 0.5
+  MEM_BEFORE[$id]=$(status_kb "$SERVER_PID" VmRSS)
+  "$PROBE" sessions "$URL" "$SESSIONS" >/dev/null || die "memory $id: sessions failed"
+  sleep 0.5
+  MEM_AFTER[$id]=$(status_kb "$SERVER_PID" VmRSS)
+  MEM_PER[$id]=$(awk -v a="${MEM_BEFORE[$id]}" -v b="${MEM_AFTER[$id]}" -v n="$SESSIONS" \
+    'BEGIN { printf "%.1f", (b - a) / n }')
+  log "  before ${MEM_BEFORE[$id]} KB, after ${MEM_AFTER[$id]} KB: ${MEM_PER[$id]} KB/session"
+  stop_server
+}
+
+# startup ID CMD... : median ms from process start to the first answered initialize.
+declare -A START_MS
+startup() {
+  local id=$1; shift
+  local times=() i cmd a
+  for i in $(seq "$STARTUP_RUNS"); do
+    free_port
+    URL="http://127.0.0.1:$PORT/mcp"
+    cmd=()
+    for a in "$@"; do cmd+=("${a//@PORT@/$PORT}"); done
+    local t
+    t=$("$PROBE" startup "$URL" -- "${SERVER_CPU[@]}" "${cmd[@]}") || die "startup $id: server did not answer"
+    times+=("$t")
+  done
+  START_MS[$id]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  log "startup $id: ${START_MS[$id]} ms (median of $STARTUP_RUNS)"
+}
+
+# ---------------------------------------------------------------- the local issuer
+"${LOAD_CPU[@]}" "$BIN/bench-issuer" --audience mcp-bench >"$WORK/issuer.out" 2>"$WORK/issuer.log" &
+ISSUER_PID=$!
+for _ in $(seq 300); do
+  grep -q '^TOKEN ' "$WORK/issuer.out" 2>/dev/null && break
+  kill -0 "$ISSUER_PID" 2>/dev/null || { cat "$WORK/issuer.log" >&2; die "bench-issuer exited"; }
+  sleep 0.1
+done
+ISSUER=$(awk '$1 == "ISSUER" { print $2 }' "$WORK/issuer.out")
+JWT=$(awk '$1 == "TOKEN" { print $2 }' "$WORK/issuer.out")
+AUDIENCE=$(awk '$1 == "AUDIENCE" { print $2 }' "$WORK/issuer.out")
+[ -n "$ISSUER" ] && [ -n "$JWT" ] && [ -n "$AUDIENCE" ] || die "bench-issuer printed no issuer/token"
+
+# ---------------------------------------------------------------- rows
+S="$BIN/bench-server"
+R="$BIN/rmcp-server"
+row ours-session-json "ours, session, JSON replies" session "$S" --port @PORT@
+row ours-session-sse "ours, session, SSE replies (one progress event + result)" sse "$S" --port @PORT@ --sse
+row ours-stateless-json "ours, no session (handshake era), JSON" stateless "$S" --port @PORT@ --stateless
+row ours-2026 "ours, 2026-07-28 stateless (_meta, Mcp-Method/Mcp-Name)" v2026 "$S" --port @PORT@ --stateless
+TOKEN=$JWT
+row ours-jwt-session-json "ours + RS256 JWT (local JWKS), session, JSON" session \
+  "$S" --port @PORT@ --auth-issuer "$ISSUER" --auth-audience "$AUDIENCE"
+TOKEN=""
+row rmcp-shipped-stateful "rmcp as shipped, session (SSE)" session "$R" --port @PORT@
+row rmcp-shipped-stateless "rmcp as shipped, stateless (SSE)" stateless "$R" --port @PORT@ --stateless
+row rmcp-tuned-stateful "rmcp tuned (nodelay), session (SSE)" session "$R" --port @PORT@ --tuned
+row rmcp-tuned-stateless "rmcp tuned (nodelay, json_response), stateless JSON" stateless \
+  "$R" --port @PORT@ --stateless --tuned
+row rmcp-tuned-2026 "rmcp tuned, 2026-07-28 stateless" v2026 "$R" --port @PORT@ --stateless --tuned
+# The raw row answers with the exact bytes of our session JSON reply.
+EXPECT=$(cat "$WORK/ours-session-json.reply")
+[ -n "$EXPECT" ] || die "no reference reply for raw-hyper"
+row raw-hyper "raw hyper 1.x, fixed body of the same size" raw "$BIN/raw-hyper" --port @PORT@ --body "$EXPECT"
+EXPECT=""
+
+memory ours "$S" --port @PORT@
+memory rmcp "$R" --port @PORT@
+startup ours "$S" --port @PORT@
+startup rmcp "$R" --port @PORT@
+
+stop_server
+kill "$ISSUER_PID" 2>/dev/null || true
+wait "$ISSUER_PID" 2>/dev/null || true
+ISSUER_PID=""
+
+# ---------------------------------------------------------------- report
+ratio() { # ratio A B -> A/B with 2 decimals, or n/a
+  awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+verdict() { # verdict VALUE OP TARGET
+  if [ "$SMOKE" = 1 ]; then echo "– (smoke)"; return; fi
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    if (v == "n/a" || v == "") { print "n/a"; exit }
+    ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0)
+    print ok ? "met" : "missed" }'
+}
+rps() { printf '%s' "${RPS[$1,$2]:-}"; }
+C_HI=32
+C_LO=1
+[ "$SMOKE" = 1 ] && C_LO=32
+
+{
+  echo "<!-- bench:begin (generated by bench/run.sh; edit outside these markers) -->"
+  echo
+  if [ "$SMOKE" = 1 ]; then echo "**Smoke run** (${DURATION} s per point, c=32 only): numbers are not meaningful."; echo; fi
+  echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), ${DURATION} s per point after a ${WARMUP} s warm-up at c=32;"
+  echo "$PINNING; \`wrk -t1 -c C\` with \`bench/lua/mcp.lua\` (own id per request, every reply checked)."
+  echo
+  echo "| row | c | req/s | p50 µs | p99 µs | errors | RSS after / peak KB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for id in "${ROWS[@]}"; do
+    for c in $CONNS; do
+      printf '| %s | %s | %s | %s | %s | %s | %s / %s |\n' "${LABEL[$id]}" "$c" \
+        "$(printf '%.0f' "${RPS[$id,$c]}")" "${P50[$id,$c]}" "${P99[$id,$c]}" "${ERR[$id,$c]}" \
+        "${RSS[$id]}" "${HWM[$id]}"
+    done
+  done
+  echo
+  echo "### Ratios"
+  echo
+  echo "| ratio | c | value | target | verdict |"
+  echo "|---|---:|---:|---:|---|"
+  line() { # label c value target-op target
+    local v=$3
+    if [ -n "${5:-}" ]; then
+      printf '| %s | %s | %s | %s %s | %s |\n' "$1" "$2" "$v" "$4" "$5" "$(verdict "$v" "$4" "$5")"
+    else
+      printf '| %s | %s | %s | – | – |\n' "$1" "$2" "$v"
+    fi
+  }
+  line "ours session JSON / rmcp tuned session (SSE)" $C_HI "$(ratio "$(rps ours-session-json $C_HI)" "$(rps rmcp-tuned-stateful $C_HI)")" ">=" 2.0
+  line "ours session SSE / rmcp tuned session (SSE)" $C_HI "$(ratio "$(rps ours-session-sse $C_HI)" "$(rps rmcp-tuned-stateful $C_HI)")" ">=" 2.0
+  line "ours stateless JSON / rmcp tuned stateless JSON" $C_HI "$(ratio "$(rps ours-stateless-json $C_HI)" "$(rps rmcp-tuned-stateless $C_HI)")" ">=" 2.0
+  line "ours 2026-07-28 / rmcp tuned 2026-07-28" $C_HI "$(ratio "$(rps ours-2026 $C_HI)" "$(rps rmcp-tuned-2026 $C_HI)")" ">=" 2.0
+  line "ours session JSON / rmcp as shipped session" $C_LO "$(ratio "$(rps ours-session-json $C_LO)" "$(rps rmcp-shipped-stateful $C_LO)")" ">=" 100
+  line "ours stateless JSON / rmcp as shipped stateless" $C_LO "$(ratio "$(rps ours-stateless-json $C_LO)" "$(rps rmcp-shipped-stateless $C_LO)")" ">=" 100
+  for c in $CONNS; do
+    line "JWT-protected / unprotected (session JSON)" "$c" "$(ratio "$(rps ours-jwt-session-json "$c")" "$(rps ours-session-json "$c")")" ">=" 0.9
+  done
+  for c in $CONNS; do
+    line "ours session JSON / raw hyper" "$c" "$(ratio "$(rps ours-session-json "$c")" "$(rps raw-hyper "$c")")" ">=" 0.5
+    line "ours stateless JSON / raw hyper" "$c" "$(ratio "$(rps ours-stateless-json "$c")" "$(rps raw-hyper "$c")")" ">=" 0.5
+  done
+  echo
+  echo "### Memory and start-up"
+  echo
+  echo "| server | RSS before KB | RSS after $SESSIONS idle sessions KB | KB per session | target | verdict |"
+  echo "|---|---:|---:|---:|---:|---|"
+  printf '| ours (bench-server) | %s | %s | %s | <= 5 | %s |\n' "${MEM_BEFORE[ours]}" "${MEM_AFTER[ours]}" "${MEM_PER[ours]}" "$(verdict "${MEM_PER[ours]}" "<=" 5)"
+  printf '| rmcp (as shipped) | %s | %s | %s | – | – |\n' "${MEM_BEFORE[rmcp]}" "${MEM_AFTER[rmcp]}" "${MEM_PER[rmcp]}"
+  echo
+  echo "Start-up, process start to the first answered \`initialize\` (median of $STARTUP_RUNS):"
+  echo "ours ${START_MS[ours]} ms, rmcp ${START_MS[rmcp]} ms."
+  echo
+  echo "### Machine and versions"
+  echo
+  echo "- CPU: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1), $NPROC CPUs ($(lscpu | sed -n 's/^Hypervisor vendor:[[:space:]]*//p' | head -n1 | sed 's/^$/bare metal/;s/^\(..*\)$/\1 guest/'))"
+  echo "- Memory: $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); kernel $(uname -r)"
+  echo "- $(rustc -V); $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)"
+  lockver() { awk -v n="$1" '$0 == "name = \"" n "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"; }
+  echo "- mcp-rs $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown); rmcp $(lockver rmcp); hyper $(lockver hyper); axum $(lockver axum); tokio $(lockver tokio)"
+  echo
+  echo "<!-- bench:end -->"
+} >"$WORK/results.md"
+
+mkdir -p "$(dirname "$OUT")"
+if [ -f "$OUT" ] && grep -q '<!-- bench:begin' "$OUT" && grep -q '<!-- bench:end -->' "$OUT"; then
+  awk -v res="$WORK/results.md" '
+    /<!-- bench:begin/ { while ((getline l < res) > 0) print l; skip = 1; next }
+    /<!-- bench:end -->/ { skip = 0; next }
+    !skip { print }' "$OUT" >"$WORK/out.md"
+  cp "$WORK/out.md" "$OUT"
+else
+  { echo "# Benchmark results"; echo; cat "$WORK/results.md"; } >"$OUT"
+fi
+log "wrote $OUT"
+
+if [ "$FAILED" != 0 ]; then
+  die "some replies were wrong or a point answered no request (see above)"
+fi
+log "all replies correct"
