@@ -74,6 +74,9 @@ fetch() {
   if ! out=$(mvn -q -B dependency:copy -Dartifact="$ARTIFACT" -DoutputDirectory="$CACHE_DIR" \
       -Dmdep.overWriteReleases=true 2>&1); then
     echo "$out" | tail -20 >&2
+    if ! curl -sS -o /dev/null --max-time 15 https://repo.maven.apache.org/maven2/ 2>/dev/null; then
+      die "Maven Central (https://repo.maven.apache.org) cannot be reached from this machine: Keycloak cannot be fetched, so the Keycloak tests cannot run."
+    fi
     die "could not fetch $ARTIFACT from Maven Central (https://repo.maven.apache.org). Is the network up? Keycloak tests cannot run without it."
   fi
   [ -s "$ZIP" ] || die "mvn finished but $ZIP is missing"

@@ -17,7 +17,7 @@
 #
 # Exit status is non-zero if anything failed. Everything is needed in CI; locally, stages can be
 # skipped: SKIP_INSTALL=1 (use what is installed), SKIP_KEYCLOAK=1, SKIP_CARGO_TEST=1,
-# SKIP_CONFORMANCE=1. Extra arguments go to `cargo test` (e.g. ./scripts/test-all.sh -p mcp-core).
+# SKIP_CONFORMANCE=1. Arguments replace `--workspace` for cargo test (e.g. ./scripts/test-all.sh -p mcp-core).
 #
 # Environment given to the Rust tests (tests/ reads these; with MCP_REQUIRE_INTEROP=1 or
 # MCP_REQUIRE_KEYCLOAK=1 set, a test whose tool is missing must fail instead of skipping):
@@ -111,17 +111,24 @@ export MCP_REQUIRE_INTEROP=1
 "$MCP_INTEROP_PYTHON" -c 'import mcp' 2>/dev/null || { echo "test-all: $MCP_INTEROP_PYTHON has no mcp SDK (run without SKIP_INSTALL)" >&2; exit 2; }
 
 # --- 2. compile the tests first (CPU-heavy; Keycloak starts after) ------------------------
+# Arguments replace --workspace, e.g. `./scripts/test-all.sh -p mcp-core`.
+if [ $# -gt 0 ]; then CARGO_SCOPE=("$@"); else CARGO_SCOPE=(--workspace); fi
+TESTS_BUILT=1
 if [ "${SKIP_CARGO_TEST:-0}" != 1 ]; then
-  say "cargo test --workspace --no-run"
+  say "cargo test ${CARGO_SCOPE[*]} --no-run"
   t=$(now)
-  if ! cargo test --workspace --no-run "$@"; then
+  if ! cargo test "${CARGO_SCOPE[@]}" --no-run; then
+    TESTS_BUILT=0
     fail "cargo test build"
+    SUMMARY+=("tests: 0 passed, 1 failed, 0 ignored (the tests do not compile, see above)")
   fi
   record "cargo build (tests)" $(( $(now) - t ))
 fi
 
 # --- 3. Keycloak --------------------------------------------------------------------------
 if [ "${SKIP_KEYCLOAK:-0}" != 1 ]; then
+  # Set even if the start fails below: the Keycloak tests must then fail, not skip.
+  export MCP_REQUIRE_KEYCLOAK=1
   say "Keycloak (scripts/keycloak.sh start)"
   t=$(now)
   if "$ROOT/scripts/keycloak.sh" status >/dev/null 2>&1; then
@@ -132,7 +139,6 @@ if [ "${SKIP_KEYCLOAK:-0}" != 1 ]; then
   if KEYCLOAK_URL=$("$ROOT/scripts/keycloak.sh" start); then
     export KEYCLOAK_URL
     export KEYCLOAK_ISSUER="$KEYCLOAK_URL/realms/mcp"
-    export MCP_REQUIRE_KEYCLOAK=1
     record "keycloak start" $(( $(now) - t ))
     t=$(now)
     python3 "$KEYCLOAK_FLOW" --issuer "$KEYCLOAK_ISSUER" verify >"$LOG_DIR/keycloak-verify.json" || true
@@ -154,11 +160,11 @@ except Exception:
 fi
 
 # --- 4. cargo test ------------------------------------------------------------------------
-if [ "${SKIP_CARGO_TEST:-0}" != 1 ]; then
-  say "cargo test --workspace"
+if [ "${SKIP_CARGO_TEST:-0}" != 1 ] && [ "$TESTS_BUILT" = 1 ]; then
+  say "cargo test ${CARGO_SCOPE[*]}"
   t=$(now)
   set +e
-  cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$LOG_DIR/cargo-test.log"
+  cargo test "${CARGO_SCOPE[@]}" --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log"
   rc=${PIPESTATUS[0]}
   set -e
   totals=$(awk '/^test result: /{
