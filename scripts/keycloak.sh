@@ -17,7 +17,7 @@
 #   KEYCLOAK_PORT           default 8180
 #   KEYCLOAK_CACHE_DIR      where the downloaded zip is kept, default ~/.cache/mcp-rs/keycloak
 #   KEYCLOAK_STATE_DIR      unpacked server, log and pid file, default <repo>/.cache/keycloak
-#   KEYCLOAK_START_TIMEOUT  seconds to wait for readiness, default 300
+#   KEYCLOAK_START_TIMEOUT  seconds to wait for readiness, default 420
 #   KEYCLOAK_REALM_FILE     default <repo>/examples/keycloak/realm-mcp.json
 #
 # Needs: Java 17+ (java on PATH or JAVA_HOME), Maven (mvn) for the first download, unzip, curl.
@@ -29,7 +29,7 @@ VERSION=${KEYCLOAK_VERSION:-26.7.3}
 PORT=${KEYCLOAK_PORT:-8180}
 CACHE_DIR=${KEYCLOAK_CACHE_DIR:-$HOME/.cache/mcp-rs/keycloak}
 STATE_DIR=${KEYCLOAK_STATE_DIR:-$ROOT/.cache/keycloak}
-TIMEOUT=${KEYCLOAK_START_TIMEOUT:-300}
+TIMEOUT=${KEYCLOAK_START_TIMEOUT:-420}
 REALM_FILE=${KEYCLOAK_REALM_FILE:-$ROOT/examples/keycloak/realm-mcp.json}
 REALM=mcp
 ARTIFACT="org.keycloak:keycloak-quarkus-dist:$VERSION:zip"
