@@ -3,7 +3,6 @@
 
 use crate::context::{Inner, RequestContext, TraceContext};
 use crate::error::{ErrorKind, McpError};
-use crate::handler;
 use crate::server::{Exchange, Outcome, Server};
 use crate::session::PeerInfo;
 use futures::FutureExt as _;
@@ -182,7 +181,8 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
         server: server.0.clone(),
     });
 
-    let routed = AssertUnwindSafe(handler::route(server, &name, ctx, params)).catch_unwind();
+    // Handshake-era calls whose handler asks for input are served by the multi-round shim.
+    let routed = AssertUnwindSafe(crate::protocol::mrtr::route(server, &name, ctx, params)).catch_unwind();
     let result = tokio::select! {
         r = routed => Some(r),
         () = cancel.cancelled() => None,

@@ -21,6 +21,8 @@ pub(crate) struct ToolEntry {
     pub(crate) validator: Option<jsonschema::Validator>,
     #[cfg(debug_assertions)]
     pub(crate) output_validator: Option<jsonschema::Validator>,
+    /// The tool's SEP-2243 `x-mcp-header` declarations (validated at registration).
+    pub(crate) param_headers: crate::protocol::ParamHeaders,
 }
 
 /// A registered resource template with its parsed template.
@@ -147,11 +149,15 @@ impl Registry {
         if let Some(s) = &def.tool.output_schema {
             compile(&def.tool.name, "output", s)?;
         }
+        let param_headers = crate::protocol::headers::validate_tool_headers(&def.tool).map_err(|e| {
+            BuildError::InvalidSchema { tool: def.tool.name.clone(), which: "input", message: e.to_string() }
+        })?;
         Ok(ToolEntry {
             def,
             validator,
             #[cfg(debug_assertions)]
             output_validator,
+            param_headers,
         })
     }
 
