@@ -182,8 +182,16 @@ pub fn error_response(
     description: &str,
     scopes: &[String],
 ) -> Response<Body> {
-    let challenge = challenge_for(resource_metadata_url, Some(error), Some(description), scopes);
-    with_challenge(json_error(error.status(), error.as_str(), description), &challenge)
+    let challenge = challenge_for(
+        resource_metadata_url,
+        Some(error),
+        Some(description),
+        scopes,
+    );
+    with_challenge(
+        json_error(error.status(), error.as_str(), description),
+        &challenge,
+    )
 }
 
 /// The 401 answer to a request without credentials: no `error` code (RFC 6750 §3.1), only
@@ -210,7 +218,8 @@ pub fn unavailable_response(retry_after: Duration, description: &str) -> Respons
         description,
     );
     let secs = retry_after.as_secs().max(1);
-    res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    res.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(secs));
     res
 }
 

@@ -225,14 +225,19 @@ impl OidcDiscovery {
         }
         let mut error = DiscoveryError::NotFound;
         for url in discovery_urls(issuer)? {
-            let Some(meta) = self.fetch(&url).await else { continue };
+            let Some(meta) = self.fetch(&url).await else {
+                continue;
+            };
             if normalize_issuer(&meta.issuer) != key {
                 tracing::warn!(target: "mcp_server::auth", url, "discovered issuer does not match");
                 error = DiscoveryError::IssuerMismatch;
                 continue;
             }
             if self.inner.policy == DiscoveryPolicy::Strict
-                && !meta.code_challenge_methods_supported.iter().any(|m| m == "S256")
+                && !meta
+                    .code_challenge_methods_supported
+                    .iter()
+                    .any(|m| m == "S256")
             {
                 error = DiscoveryError::PkceNotSupported;
                 continue;

@@ -43,7 +43,11 @@ struct StoredKey {
 
 enum Source {
     Url(String),
-    Discover { issuer: String, discovery: OidcDiscovery, resolved: Mutex<Option<String>> },
+    Discover {
+        issuer: String,
+        discovery: OidcDiscovery,
+        resolved: Mutex<Option<String>>,
+    },
 }
 
 struct State {
@@ -126,7 +130,9 @@ impl JwksProvider {
         match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => {
                 f(&mut inner);
-                JwksProvider { inner: Arc::new(inner) }
+                JwksProvider {
+                    inner: Arc::new(inner),
+                }
             }
             // Already shared: configuration must happen before cloning.
             Err(inner) => JwksProvider { inner },
@@ -223,11 +229,19 @@ impl JwksProvider {
     /// Refreshes unless another task refreshed since `seen_generation` (single flight).
     async fn refresh(&self, seen_generation: u64) {
         let _guard = self.inner.refresh.lock().await;
-        if self.inner.state.lock().map(|s| s.generation != seen_generation).unwrap_or(true) {
+        if self
+            .inner
+            .state
+            .lock()
+            .map(|s| s.generation != seen_generation)
+            .unwrap_or(true)
+        {
             return;
         }
         let result = self.fetch().await;
-        let Ok(mut s) = self.inner.state.lock() else { return };
+        let Ok(mut s) = self.inner.state.lock() else {
+            return;
+        };
         let now = Instant::now();
         s.last_attempt = Some(now);
         s.generation += 1;
@@ -246,12 +260,22 @@ impl JwksProvider {
     async fn url(&self) -> Result<String, &'static str> {
         match &self.inner.source {
             Source::Url(u) => Ok(u.clone()),
-            Source::Discover { issuer, discovery, resolved } => {
+            Source::Discover {
+                issuer,
+                discovery,
+                resolved,
+            } => {
                 if let Some(u) = resolved.lock().ok().and_then(|r| r.clone()) {
                     return Ok(u);
                 }
-                let meta = discovery.discover(issuer).await.map_err(|_| "discovery failed")?;
-                let url = meta.jwks_uri.clone().ok_or("discovered metadata has no jwks_uri")?;
+                let meta = discovery
+                    .discover(issuer)
+                    .await
+                    .map_err(|_| "discovery failed")?;
+                let url = meta
+                    .jwks_uri
+                    .clone()
+                    .ok_or("discovered metadata has no jwks_uri")?;
                 if let Ok(mut r) = resolved.lock() {
                     *r = Some(url.clone());
                 }
@@ -279,7 +303,10 @@ impl JwksProvider {
             .and_then(|v| v.to_str().ok())
             .and_then(cache_control_max_age)
             .unwrap_or(self.inner.default_ttl)
-            .clamp(self.inner.min_ttl, self.inner.max_ttl.max(self.inner.min_ttl));
+            .clamp(
+                self.inner.min_ttl,
+                self.inner.max_ttl.max(self.inner.min_ttl),
+            );
         let bytes = res.bytes().await.map_err(|_| "body read failed")?;
         if bytes.len() > 1 << 20 {
             return Err("JWKS too large");
@@ -291,10 +318,17 @@ impl JwksProvider {
 
 fn parse_jwks(bytes: &[u8]) -> Result<Vec<StoredKey>, &'static str> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|_| "JWKS is not JSON")?;
-    let list = doc.get("keys").and_then(Value::as_array).ok_or("JWKS has no keys array")?;
+    let list = doc
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or("JWKS has no keys array")?;
     let mut keys = Vec::new();
     for raw in list {
-        if raw.get("use").and_then(Value::as_str).is_some_and(|u| u != "sig") {
+        if raw
+            .get("use")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u != "sig")
+        {
             continue;
         }
         // Symmetric keys never come from a public JWKS.
@@ -308,8 +342,12 @@ fn parse_jwks(bytes: &[u8]) -> Result<Vec<StoredKey>, &'static str> {
             },
             None => None,
         };
-        let Ok(jwk) = serde_json::from_value::<Jwk>(raw.clone()) else { continue };
-        let Ok(key) = DecodingKey::from_jwk(&jwk) else { continue };
+        let Ok(jwk) = serde_json::from_value::<Jwk>(raw.clone()) else {
+            continue;
+        };
+        let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+            continue;
+        };
         let kid = raw.get("kid").and_then(Value::as_str).map(str::to_owned);
         keys.push(StoredKey { kid, alg, key });
     }
@@ -346,7 +384,9 @@ fn find(keys: &[StoredKey], kid: Option<&str>, alg: Algorithm) -> Result<Decodin
             }
         }
     };
-    let Some(k) = candidate else { return Err(KeyError::UnknownKey) };
+    let Some(k) = candidate else {
+        return Err(KeyError::UnknownKey);
+    };
     if k.alg.is_some_and(|a| a != alg) || k.key.family() != alg_family(alg) {
         return Err(KeyError::AlgorithmMismatch);
     }
@@ -371,9 +411,18 @@ mod tests {
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].kid.as_deref(), Some("ec"));
         assert!(find(&keys, Some("ec"), Algorithm::ES256).is_ok());
-        assert_eq!(find(&keys, Some("ec"), Algorithm::ES384).err(), Some(KeyError::AlgorithmMismatch));
-        assert_eq!(find(&keys, Some("ec"), Algorithm::HS256).err(), Some(KeyError::AlgorithmMismatch));
-        assert_eq!(find(&keys, Some("zz"), Algorithm::ES256).err(), Some(KeyError::UnknownKey));
+        assert_eq!(
+            find(&keys, Some("ec"), Algorithm::ES384).err(),
+            Some(KeyError::AlgorithmMismatch)
+        );
+        assert_eq!(
+            find(&keys, Some("ec"), Algorithm::HS256).err(),
+            Some(KeyError::AlgorithmMismatch)
+        );
+        assert_eq!(
+            find(&keys, Some("zz"), Algorithm::ES256).err(),
+            Some(KeyError::UnknownKey)
+        );
         assert!(find(&keys, None, Algorithm::ES256).is_ok());
         assert!(parse_jwks(b"{\"keys\": []}").is_err());
     }

@@ -113,7 +113,15 @@ pub struct JwtValidator {
 impl fmt::Debug for JwtValidator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtValidator")
-            .field("issuers", &self.inner.issuers.iter().map(|i| &i.template).collect::<Vec<_>>())
+            .field(
+                "issuers",
+                &self
+                    .inner
+                    .issuers
+                    .iter()
+                    .map(|i| &i.template)
+                    .collect::<Vec<_>>(),
+            )
             .field("audiences", &self.inner.audiences)
             .field("algorithms", &self.inner.algorithms)
             .finish_non_exhaustive()
@@ -290,16 +298,24 @@ impl JwtValidatorBuilder {
             return Err(ConfigError::Missing("audience"));
         }
         if self.algorithms.is_empty() {
-            return Err(ConfigError::Invalid("the algorithm allow-list is empty".into()));
+            return Err(ConfigError::Invalid(
+                "the algorithm allow-list is empty".into(),
+            ));
         }
         if matches!(keys, Keys::Jwks(_))
-            && self.algorithms.iter().any(|a| alg_family(*a) == AlgorithmFamily::Hmac)
+            && self
+                .algorithms
+                .iter()
+                .any(|a| alg_family(*a) == AlgorithmFamily::Hmac)
         {
             return Err(ConfigError::Invalid(
                 "HMAC algorithms cannot be verified with keys from a JWKS".into(),
             ));
         }
-        if self.issuers.iter().any(|i| i.contains(IssuerPattern::TENANT))
+        if self
+            .issuers
+            .iter()
+            .any(|i| i.contains(IssuerPattern::TENANT))
             && self.allowed_tenants.is_none()
         {
             return Err(ConfigError::Invalid(
@@ -309,7 +325,11 @@ impl JwtValidatorBuilder {
         Ok(JwtValidator {
             inner: Arc::new(Inner {
                 keys,
-                issuers: self.issuers.into_iter().map(|template| IssuerPattern { template }).collect(),
+                issuers: self
+                    .issuers
+                    .into_iter()
+                    .map(|template| IssuerPattern { template })
+                    .collect(),
                 audiences: self.audiences,
                 algorithms: self.algorithms,
                 leeway: self.leeway,
@@ -372,7 +392,10 @@ impl JwtValidator {
             .map_err(|_| deny(MALFORMED))?;
         let header: Map<String, Value> =
             serde_json::from_slice(&bytes).map_err(|_| deny(MALFORMED))?;
-        let alg = header.get("alg").and_then(Value::as_str).ok_or_else(|| deny(MALFORMED))?;
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .ok_or_else(|| deny(MALFORMED))?;
         let alg = Algorithm::from_str(alg)
             .ok()
             .filter(|a| self.inner.algorithms.contains(a))
@@ -387,7 +410,8 @@ impl JwtValidator {
         }
         if self.inner.require_at_jwt {
             let typ = header.get("typ").and_then(Value::as_str).unwrap_or("");
-            if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt")
+            if !typ.eq_ignore_ascii_case("at+jwt")
+                && !typ.eq_ignore_ascii_case("application/at+jwt")
             {
                 return Err(deny("The token is not an access token"));
             }
@@ -441,7 +465,9 @@ impl JwtValidator {
         if self.inner.cache_capacity == 0 {
             return;
         }
-        let Ok(mut cache) = self.inner.cache.lock() else { return };
+        let Ok(mut cache) = self.inner.cache.lock() else {
+            return;
+        };
         if cache.len() >= self.inner.cache_capacity {
             let now = now_secs();
             cache.retain(|_, (_, e)| *e > now);
@@ -471,9 +497,12 @@ impl JwtValidator {
             return deny("The access token is too large");
         }
         let mut segments = token.split('.');
-        let (Some(head), Some(_), Some(_), None) =
-            (segments.next(), segments.next(), segments.next(), segments.next())
-        else {
+        let (Some(head), Some(_), Some(_), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
             return AuthorizationResult::NotRecognized;
         };
         let hash = token_hash(token);
@@ -503,7 +532,9 @@ impl JwtValidator {
                 return deny(match e.kind() {
                     ErrorKind::ExpiredSignature => "The access token has expired",
                     ErrorKind::ImmatureSignature => "The access token is not yet valid",
-                    ErrorKind::InvalidAudience => "The access token is not intended for this resource",
+                    ErrorKind::InvalidAudience => {
+                        "The access token is not intended for this resource"
+                    }
                     ErrorKind::InvalidSignature => "Invalid token signature",
                     ErrorKind::InvalidAlgorithm => "Unsupported token algorithm",
                     ErrorKind::MissingRequiredClaim(c) => match c.as_str() {
@@ -522,11 +553,19 @@ impl JwtValidator {
         let Some(iss) = str_claim("iss") else {
             return deny("The access token has no issuer");
         };
-        if !self.inner.issuers.iter().any(|p| p.matches(&iss, tenant.as_deref())) {
+        if !self
+            .inner
+            .issuers
+            .iter()
+            .any(|p| p.matches(&iss, tenant.as_deref()))
+        {
             return deny("Untrusted token issuer");
         }
         if let Some(allowed) = &self.inner.allowed_tenants {
-            if !tenant.as_ref().is_some_and(|t| allowed.iter().any(|a| a == t)) {
+            if !tenant
+                .as_ref()
+                .is_some_and(|t| allowed.iter().any(|a| a == t))
+            {
                 return deny("The token's tenant is not allowed");
             }
         }
@@ -538,7 +577,9 @@ impl JwtValidator {
         let ctx = OAuthContext {
             subject,
             scopes: self.scopes(&claims),
-            client_id: str_claim("client_id").or_else(|| str_claim("azp")).or_else(|| str_claim("appid")),
+            client_id: str_claim("client_id")
+                .or_else(|| str_claim("azp"))
+                .or_else(|| str_claim("appid")),
             issuer: Some(iss),
             tenant,
             expires_at,
@@ -569,11 +610,19 @@ mod tests {
 
     fn validator() -> JwtValidator {
         JwtValidator::builder()
-            .static_key(Some("k1"), DecodingKey::from_secret(SECRET), Algorithm::HS256)
+            .static_key(
+                Some("k1"),
+                DecodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            )
             .algorithms([Algorithm::HS256])
             .issuer("https://idp")
             .audience("mcp")
-            .scope_claims([ScopeClaim::Scope, ScopeClaim::Roles, ScopeClaim::Claim("perms".into())])
+            .scope_claims([
+                ScopeClaim::Scope,
+                ScopeClaim::Roles,
+                ScopeClaim::Claim("perms".into()),
+            ])
             .build()
             .unwrap()
     }
@@ -603,11 +652,19 @@ mod tests {
     #[test]
     fn build_requires_issuer_audience_keys() {
         assert_eq!(
-            JwtValidator::builder().issuer("i").audience("a").build().err(),
+            JwtValidator::builder()
+                .issuer("i")
+                .audience("a")
+                .build()
+                .err(),
             Some(ConfigError::Missing("jwks"))
         );
         assert_eq!(
-            JwtValidator::builder().jwks_url("http://x").audience("a").build().err(),
+            JwtValidator::builder()
+                .jwks_url("http://x")
+                .audience("a")
+                .build()
+                .err(),
             Some(ConfigError::Missing("issuer"))
         );
         assert!(
@@ -623,7 +680,9 @@ mod tests {
 
     #[test]
     fn issuer_templates() {
-        let p = IssuerPattern { template: "https://login/{tenantid}/v2.0".into() };
+        let p = IssuerPattern {
+            template: "https://login/{tenantid}/v2.0".into(),
+        };
         assert!(p.matches("https://login/t1/v2.0", Some("t1")));
         assert!(!p.matches("https://login/t2/v2.0", Some("t1")));
         assert!(!p.matches("https://login/../v2.0", Some("..")));

@@ -45,7 +45,10 @@ struct Config {
 impl fmt::Debug for AuthorizationLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthorizationLayer")
-            .field("resource_metadata_url", &self.cfg.challenge.resource_metadata_url())
+            .field(
+                "resource_metadata_url",
+                &self.cfg.challenge.resource_metadata_url(),
+            )
             .field("required_scopes", &self.cfg.required_scopes)
             .field("expose_token", &self.cfg.expose_token)
             .finish_non_exhaustive()
@@ -60,7 +63,10 @@ impl AuthorizationLayer {
     /// # Errors
     /// [`ConfigError::InvalidUrl`] when `resource` is not an absolute http(s) URL.
     pub fn new(validator: impl TokenValidator, resource: &str) -> Result<Self, ConfigError> {
-        Ok(Self::with_challenge(validator, ChallengeInfo::for_resource(resource)?))
+        Ok(Self::with_challenge(
+            validator,
+            ChallengeInfo::for_resource(resource)?,
+        ))
     }
 
     /// A layer whose challenges use `challenge` as is.
@@ -134,7 +140,10 @@ impl<S> Layer<S> for AuthorizationLayer {
     type Service = Authorization<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Authorization { inner, cfg: self.cfg.clone() }
+        Authorization {
+            inner,
+            cfg: self.cfg.clone(),
+        }
     }
 }
 
@@ -147,7 +156,9 @@ pub struct Authorization<S> {
 
 impl<S: fmt::Debug> fmt::Debug for Authorization<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authorization").field("inner", &self.inner).finish_non_exhaustive()
+        f.debug_struct("Authorization")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -264,7 +275,9 @@ where
 
         if req.method() == Method::OPTIONS {
             let fut = inner.call(req);
-            return ResponseFuture { inner: Box::pin(async move { fut.await.map(map_body) }) };
+            return ResponseFuture {
+                inner: Box::pin(async move { fut.await.map(map_body) }),
+            };
         }
 
         let creds = credentials(req.headers());
@@ -297,7 +310,10 @@ where
                         audit::denied(None, None, &description);
                         return Ok(ch.invalid_request(&description));
                     }
-                    AuthorizationResult::Forbidden { scopes, description } => {
+                    AuthorizationResult::Forbidden {
+                        scopes,
+                        description,
+                    } => {
                         audit::denied(None, None, &description);
                         return Ok(challenge::error_response(
                             ch.resource_metadata_url(),
@@ -306,12 +322,18 @@ where
                             &scopes,
                         ));
                     }
-                    AuthorizationResult::Unavailable { retry_after, description } => {
+                    AuthorizationResult::Unavailable {
+                        retry_after,
+                        description,
+                    } => {
                         audit::denied(None, None, &description);
                         return Ok(challenge::unavailable_response(retry_after, &description));
                     }
                 };
-                if !ctx.scopes.contains_all(cfg.required_scopes.iter().map(String::as_str)) {
+                if !ctx
+                    .scopes
+                    .contains_all(cfg.required_scopes.iter().map(String::as_str))
+                {
                     audit::denied(
                         Some(&ctx.subject),
                         ctx.client_id.as_deref(),
@@ -322,7 +344,8 @@ where
                 audit::allowed(&ctx);
                 ctx.token = cfg.expose_token.then(|| Arc::<str>::from(token));
                 req.extensions_mut().insert::<OAuthContext>(ctx);
-                req.extensions_mut().insert::<ChallengeInfo>(cfg.challenge.clone());
+                req.extensions_mut()
+                    .insert::<ChallengeInfo>(cfg.challenge.clone());
                 inner.call(req).await.map(map_body)
             }),
         }

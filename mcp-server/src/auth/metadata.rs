@@ -73,7 +73,9 @@ fn parse_resource(resource: &str) -> Result<url::Url, ConfigError> {
     };
     let url = url::Url::parse(resource).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(invalid("scheme must be https (or http for local development)"));
+        return Err(invalid(
+            "scheme must be https (or http for local development)",
+        ));
     }
     if url.fragment().is_some() {
         return Err(invalid("must not contain a fragment"));
@@ -209,7 +211,8 @@ impl ProtectedResourceMetadata {
     /// Sets a localized `resource_name#<lang>` (RFC 9728 §2.1).
     #[must_use]
     pub fn localized_resource_name(mut self, lang: &str, name: impl Into<String>) -> Self {
-        self.extra.insert(format!("resource_name#{lang}"), Value::String(name.into()));
+        self.extra
+            .insert(format!("resource_name#{lang}"), Value::String(name.into()));
         self
     }
 
@@ -345,8 +348,11 @@ impl ProtectedResourceMetadataLayer {
         if !suffix.is_empty() {
             paths.push(format!("{WELL_KNOWN_PATH}{suffix}"));
         }
-        let json = serde_json::to_value(&metadata).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        Ok(ProtectedResourceMetadataLayer { cfg: Arc::new(PrmConfig { json, paths }) })
+        let json =
+            serde_json::to_value(&metadata).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        Ok(ProtectedResourceMetadataLayer {
+            cfg: Arc::new(PrmConfig { json, paths }),
+        })
     }
 
     /// The request paths answered by this layer.
@@ -360,7 +366,10 @@ impl<S> Layer<S> for ProtectedResourceMetadataLayer {
     type Service = ProtectedResourceMetadataService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ProtectedResourceMetadataService { inner, cfg: self.cfg.clone() }
+        ProtectedResourceMetadataService {
+            inner,
+            cfg: self.cfg.clone(),
+        }
     }
 }
 
@@ -400,7 +409,10 @@ where
                     // CORS preflight belongs to the CORS layer outside; answer plainly.
                     let mut r = Response::new(Body::empty());
                     *r.status_mut() = StatusCode::NO_CONTENT;
-                    r.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET, HEAD, OPTIONS"));
+                    r.headers_mut().insert(
+                        http::header::ALLOW,
+                        http::HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                    );
                     r
                 }
                 _ => {
@@ -409,7 +421,10 @@ where
                         "invalid_request",
                         "Method not allowed",
                     );
-                    r.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET, HEAD, OPTIONS"));
+                    r.headers_mut().insert(
+                        http::header::ALLOW,
+                        http::HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                    );
                     r
                 }
             };

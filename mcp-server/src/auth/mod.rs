@@ -69,10 +69,16 @@
 
 pub mod challenge;
 pub mod discovery;
+pub mod entra;
+pub mod introspection;
 pub mod jwks;
 pub mod jwt;
+pub mod keycloak;
 mod layer;
+pub mod meta_bridge;
 pub mod metadata;
+pub mod proxy;
+pub mod registration;
 #[cfg(feature = "auth-testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth-testing")))]
 pub mod testing;
@@ -81,10 +87,17 @@ pub mod validator;
 
 pub use challenge::{ChallengeInfo, challenge_for, insufficient_scope_response};
 pub use discovery::{AuthorizationServerMetadata, DiscoveryPolicy, OidcDiscovery};
+pub use introspection::IntrospectionValidator;
 pub use jwks::JwksProvider;
 pub use jwt::{JwtValidator, JwtValidatorBuilder, ScopeClaim};
 pub use layer::{Authorization, AuthorizationLayer, ResponseFuture};
+pub use meta_bridge::{OAuthRequestMeta, OAuthRequestMetaLayer};
 pub use metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
+pub use proxy::{OAuthProxy, OAuthProxyConfig, OAuthProxyLayer};
+pub use registration::{
+    ClientRegistrar, ClientRegistration, ClientRegistrationLayer, InMemoryClientRegistrar,
+    RegisteredClient, RegistrationError,
+};
 pub use validator::{
     AuthorizationResult, FnValidator, StaticKeyValidator, TokenValidator, ValidatorChain,
     validator_fn,

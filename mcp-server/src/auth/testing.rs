@@ -56,7 +56,10 @@ fn rsa_pool() -> &'static [RsaMaterial] {
     POOL.get_or_init(|| {
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..RSA_POOL_SIZE).map(|_| s.spawn(gen_rsa)).collect();
-            handles.into_iter().map(|h| h.join().expect("RSA key generation panicked")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("RSA key generation panicked"))
+                .collect()
         })
     })
 }
@@ -72,7 +75,9 @@ fn gen_rsa() -> RsaMaterial {
         encoding: EncodingKey::from_rsa_der(der.as_bytes()),
         n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
         e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
-        public_pem: public.to_public_key_pem(LineEnding::LF).expect("PEM encoding"),
+        public_pem: public
+            .to_public_key_pem(LineEnding::LF)
+            .expect("PEM encoding"),
     }
 }
 
@@ -161,7 +166,9 @@ pub struct TestIssuer {
 
 impl fmt::Debug for TestIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestIssuer").field("issuer", &self.state.issuer).finish_non_exhaustive()
+        f.debug_struct("TestIssuer")
+            .field("issuer", &self.state.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -193,7 +200,9 @@ impl TestIssuer {
     /// # Errors
     /// When the listener cannot be bound.
     pub async fn start_with_path(path: &str) -> io::Result<TestIssuer> {
-        tokio::task::spawn_blocking(rsa_pool).await.map_err(io::Error::other)?;
+        tokio::task::spawn_blocking(rsa_pool)
+            .await
+            .map_err(io::Error::other)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let base = format!("http://{addr}");
@@ -204,7 +213,11 @@ impl TestIssuer {
             issuer: format!("{base}{path}"),
             base,
             path,
-            keys: Mutex::new(KeyRing { generation: 0, published: vec![0], ec }),
+            keys: Mutex::new(KeyRing {
+                generation: 0,
+                published: vec![0],
+                ec,
+            }),
             outage: AtomicBool::new(false),
             jwks_fetches: AtomicUsize::new(0),
             jwks_max_age: AtomicU64::new(300),
@@ -219,7 +232,9 @@ impl TestIssuer {
         let st = state.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let st = st.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
@@ -305,7 +320,9 @@ impl TestIssuer {
     /// Rotates the signing keys: new tokens use new keys (new `kid`s); the old keys stay
     /// published until [`retire_old_keys`](Self::retire_old_keys).
     pub fn rotate_keys(&self) {
-        let Ok(mut ring) = self.state.keys.lock() else { return };
+        let Ok(mut ring) = self.state.keys.lock() else {
+            return;
+        };
         ring.generation += 1;
         let g = ring.generation;
         ring.published.push(g);
@@ -314,7 +331,9 @@ impl TestIssuer {
 
     /// Unpublishes every key but the current ones.
     pub fn retire_old_keys(&self) {
-        let Ok(mut ring) = self.state.keys.lock() else { return };
+        let Ok(mut ring) = self.state.keys.lock() else {
+            return;
+        };
         let g = ring.generation;
         ring.published.retain(|p| *p == g);
         ring.ec.retain(|k, _| *k == g);
@@ -346,7 +365,10 @@ impl TestIssuer {
         if let Ok(mut c) = self.state.clients.lock() {
             c.insert(
                 client_id.to_owned(),
-                Client { secret: secret.to_owned(), scopes: scopes.into_iter().map(Into::into).collect() },
+                Client {
+                    secret: secret.to_owned(),
+                    scopes: scopes.into_iter().map(Into::into).collect(),
+                },
             );
         }
     }
@@ -373,7 +395,11 @@ impl TestIssuer {
     /// Requests received by the token endpoint so far.
     #[must_use]
     pub fn token_requests(&self) -> Vec<RecordedRequest> {
-        self.state.token_requests.lock().map(|r| r.clone()).unwrap_or_default()
+        self.state
+            .token_requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     fn builder(&self, claims: Value) -> TokenBuilder<'_> {
@@ -498,7 +524,9 @@ pub struct TokenBuilder<'a> {
 
 impl fmt::Debug for TokenBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenBuilder").field("claims", &self.claims).finish_non_exhaustive()
+        f.debug_struct("TokenBuilder")
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
     }
 }
 
@@ -667,7 +695,10 @@ impl TokenBuilder<'_> {
     /// to forge "HS256 with the public key"). The header `kid` is the current RSA kid.
     #[must_use]
     pub fn sign_hs256(self, secret: &[u8]) -> String {
-        let kid = self.kid.clone().unwrap_or_else(|| self.issuer.current_kid(SigningAlg::Rs256));
+        let kid = self
+            .kid
+            .clone()
+            .unwrap_or_else(|| self.issuer.current_kid(SigningAlg::Rs256));
         let mut h = Header::new(Algorithm::HS256);
         h.kid = Some(kid);
         encode(&h, &self.claims, &EncodingKey::from_secret(secret)).expect("HMAC signing")
@@ -679,7 +710,8 @@ type Res = Response<Full<Bytes>>;
 fn json_res(status: StatusCode, v: &Value) -> Res {
     let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
     *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -694,7 +726,11 @@ fn metadata(st: &State, issuer: &str, strict: bool) -> Value {
             all
         })
         .unwrap_or_default();
-    let methods = st.token_auth_methods.lock().map(|m| m.clone()).unwrap_or_default();
+    let methods = st
+        .token_auth_methods
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
     let mut m = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{}/authorize", st.issuer),
@@ -747,14 +783,19 @@ fn jwks(st: &State) -> Res {
 
 async fn handle(st: &State, req: Request<Incoming>) -> Res {
     if st.outage.load(Ordering::SeqCst) {
-        return json_res(StatusCode::SERVICE_UNAVAILABLE, &json!({"error": "temporarily_unavailable"}));
+        return json_res(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"error": "temporarily_unavailable"}),
+        );
     }
     let path = req.uri().path().to_owned();
     let p = st.path.as_str();
     let is = |candidates: &[String]| candidates.iter().any(|c| *c == path);
     if req.method() == Method::GET {
-        if is(&[format!("{p}/jwks"), format!("{p}/protocol/openid-connect/certs")])
-            || path.ends_with("/discovery/v2.0/keys")
+        if is(&[
+            format!("{p}/jwks"),
+            format!("{p}/protocol/openid-connect/certs"),
+        ]) || path.ends_with("/discovery/v2.0/keys")
             || path.ends_with("/discovery/keys")
         {
             return jwks(st);
@@ -778,7 +819,8 @@ async fn handle(st: &State, req: Request<Incoming>) -> Res {
         }
         if path == format!("{p}/authorize") {
             let mut r = Response::new(Full::new(Bytes::from_static(b"test issuer: authorize")));
-            r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
             return r;
         }
     }
@@ -797,21 +839,38 @@ fn parse_form(body: &[u8]) -> HashMap<String, String> {
 }
 
 async fn token(st: &State, req: Request<Incoming>) -> Res {
-    let authorization =
-        req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorization = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let Ok(body) = req.into_body().collect().await else {
-        return json_res(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request"}));
+        return json_res(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request"}),
+        );
     };
     let form = parse_form(&body.to_bytes());
     if let Ok(mut r) = st.token_requests.lock() {
-        r.push(RecordedRequest { authorization: authorization.clone(), form: form.clone() });
+        r.push(RecordedRequest {
+            authorization: authorization.clone(),
+            form: form.clone(),
+        });
     }
-    let methods = st.token_auth_methods.lock().map(|m| m.clone()).unwrap_or_default();
+    let methods = st
+        .token_auth_methods
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
     let basic = authorization.as_deref().and_then(|a| {
         let b64 = a.strip_prefix("Basic ")?;
         let raw = String::from_utf8(STANDARD.decode(b64).ok()?).ok()?;
         let (id, secret) = raw.split_once(':')?;
-        let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+        let dec = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        };
         Some((dec(id)?, dec(secret)?))
     });
     let creds = match (basic, form.get("client_id"), form.get("client_secret")) {
@@ -821,18 +880,29 @@ async fn token(st: &State, req: Request<Incoming>) -> Res {
         }
         _ => None,
     };
-    let invalid_client =
-        || json_res(StatusCode::UNAUTHORIZED, &json!({"error": "invalid_client"}));
-    let Some((client_id, secret)) = creds else { return invalid_client() };
+    let invalid_client = || {
+        json_res(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": "invalid_client"}),
+        )
+    };
+    let Some((client_id, secret)) = creds else {
+        return invalid_client();
+    };
     let allowed = {
-        let Ok(clients) = st.clients.lock() else { return invalid_client() };
+        let Ok(clients) = st.clients.lock() else {
+            return invalid_client();
+        };
         match clients.get(&client_id) {
             Some(c) if c.secret == secret => c.scopes.clone(),
             _ => return invalid_client(),
         }
     };
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return json_res(StatusCode::BAD_REQUEST, &json!({"error": "unsupported_grant_type"}));
+        return json_res(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "unsupported_grant_type"}),
+        );
     }
     let granted: Vec<String> = match form.get("scope") {
         Some(requested) => {
@@ -845,7 +915,11 @@ async fn token(st: &State, req: Request<Incoming>) -> Res {
         }
         None => allowed,
     };
-    let audience = st.default_audience.lock().map(|a| a.clone()).unwrap_or_default();
+    let audience = st
+        .default_audience
+        .lock()
+        .map(|a| a.clone())
+        .unwrap_or_default();
     let t = now();
     let ring_g = st.keys.lock().map(|r| r.generation).unwrap_or(0);
     let claims = json!({
@@ -856,12 +930,16 @@ async fn token(st: &State, req: Request<Incoming>) -> Res {
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some(KeyRing::rsa_kid(ring_g));
     let Ok(token) = encode(&h, &claims, &rsa_pool()[ring_g % RSA_POOL_SIZE].encoding) else {
-        return json_res(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": "server_error"}));
+        return json_res(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"error": "server_error"}),
+        );
     };
     let mut r = json_res(
         StatusCode::OK,
         &json!({"access_token": token, "token_type": "Bearer", "expires_in": 300, "scope": granted.join(" ")}),
     );
-    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }

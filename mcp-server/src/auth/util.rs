@@ -15,7 +15,10 @@ pub(crate) fn token_hash(token: &str) -> [u8; 32] {
 
 /// Seconds since the Unix epoch.
 pub(crate) fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The HTTP client used for IdP calls: bounded timeouts, no redirects to other hosts.
@@ -34,7 +37,11 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<crate::body::BoxError>,
 {
-    Limited::new(body, limit).collect().await.ok().map(|c| c.to_bytes())
+    Limited::new(body, limit)
+        .collect()
+        .await
+        .ok()
+        .map(|c| c.to_bytes())
 }
 
 /// A JSON response with `Cache-Control`.
@@ -45,8 +52,10 @@ pub(crate) fn json_response(
 ) -> Response<Body> {
     let mut res = Response::new(Body::json(value));
     *res.status_mut() = status;
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static(cache_control));
     res
 }
 
@@ -60,7 +69,11 @@ pub(crate) fn cache_control_max_age(value: &str) -> Option<Duration> {
             return Some(Duration::ZERO);
         }
         if let Some(v) = lower.strip_prefix("max-age=") {
-            max_age = v.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+            max_age = v
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     max_age
@@ -77,7 +90,10 @@ mod tests {
 
     #[test]
     fn max_age_parsing() {
-        assert_eq!(cache_control_max_age("public, max-age=300"), Some(Duration::from_secs(300)));
+        assert_eq!(
+            cache_control_max_age("public, max-age=300"),
+            Some(Duration::from_secs(300))
+        );
         assert_eq!(cache_control_max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(cache_control_max_age("public"), None);
         assert_eq!(normalize_issuer("https://a/"), "https://a");

@@ -54,7 +54,9 @@ impl AuthorizationResult {
     /// Rejects with 401 `invalid_token`.
     #[must_use]
     pub fn unauthorized(description: impl Into<String>) -> Self {
-        AuthorizationResult::Unauthorized { description: description.into() }
+        AuthorizationResult::Unauthorized {
+            description: description.into(),
+        }
     }
 
     /// Rejects with 403 `insufficient_scope`.
@@ -73,13 +75,18 @@ impl AuthorizationResult {
     /// Rejects with 400 `invalid_request`.
     #[must_use]
     pub fn bad_request(description: impl Into<String>) -> Self {
-        AuthorizationResult::BadRequest { description: description.into() }
+        AuthorizationResult::BadRequest {
+            description: description.into(),
+        }
     }
 
     /// Answers 503 with `Retry-After`.
     #[must_use]
     pub fn unavailable(retry_after: Duration, description: impl Into<String>) -> Self {
-        AuthorizationResult::Unavailable { retry_after, description: description.into() }
+        AuthorizationResult::Unavailable {
+            retry_after,
+            description: description.into(),
+        }
     }
 
     /// Not this validator's kind of token.
@@ -174,7 +181,9 @@ pub struct ValidatorChain {
 
 impl fmt::Debug for ValidatorChain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ValidatorChain").field("len", &self.validators.len()).finish()
+        f.debug_struct("ValidatorChain")
+            .field("len", &self.validators.len())
+            .finish()
     }
 }
 
@@ -223,7 +232,9 @@ pub struct StaticKeyValidator {
 
 impl fmt::Debug for StaticKeyValidator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StaticKeyValidator").field("keys", &self.keys.len()).finish_non_exhaustive()
+        f.debug_struct("StaticKeyValidator")
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -242,7 +253,8 @@ impl StaticKeyValidator {
         S: Into<String>,
     {
         let ctx = OAuthContext::new(subject, scopes.into_iter().collect::<Scopes>());
-        self.keys.push((Sha256::digest(key.as_ref().as_bytes()).into(), ctx));
+        self.keys
+            .push((Sha256::digest(key.as_ref().as_bytes()).into(), ctx));
         self
     }
 }
