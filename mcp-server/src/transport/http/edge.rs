@@ -1,0 +1,365 @@
+//! The HTTP edge: header validation and JSON-RPC error responses.
+//!
+//! Every rejection of the transport is an HTTP status plus a JSON-RPC error body
+//! (`{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…}}`), never bare text, so clients
+//! can show the reason.
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, RETRY_AFTER};
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode};
+use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion};
+use std::time::Duration;
+
+use crate::body::Body;
+
+/// `Mcp-Session-Id`.
+pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+/// `MCP-Protocol-Version`.
+pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// `Last-Event-ID`.
+pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+/// The JSON-RPC code of transport-level rejections that have no code of their own
+/// (bad headers, unknown session, forbidden host): -32600 Invalid Request.
+pub const TRANSPORT_REJECTION: ErrorCode = ErrorCode::INVALID_REQUEST;
+/// The JSON-RPC code of 503 "server busy": -32000 (implementation-defined server error).
+pub const SERVER_BUSY: ErrorCode = ErrorCode(-32000);
+
+/// A rejection at the HTTP edge: status, JSON-RPC error, optional extra headers.
+#[derive(Debug, Clone)]
+pub(crate) struct EdgeError {
+    pub(crate) status: StatusCode,
+    pub(crate) id: Option<RequestId>,
+    pub(crate) error: ErrorObject,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) allow: Option<&'static str>,
+}
+
+impl EdgeError {
+    pub(crate) fn new(status: StatusCode, error: ErrorObject) -> Self {
+        EdgeError {
+            status,
+            id: None,
+            error,
+            retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// A -32600 rejection with `message`.
+    pub(crate) fn rejection(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::new(status, ErrorObject::new(TRANSPORT_REJECTION, message))
+    }
+
+    pub(crate) fn with_id(mut self, id: Option<RequestId>) -> Self {
+        self.id = id;
+        self
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        Self::rejection(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub(crate) fn session_not_found() -> Self {
+        Self::rejection(StatusCode::NOT_FOUND, "Session not found")
+    }
+
+    pub(crate) fn missing_session_id() -> Self {
+        Self::bad_request("Bad Request: Mcp-Session-Id header is required")
+    }
+
+    pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
+        let mut e = Self::rejection(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+        e.allow = Some(allow);
+        e
+    }
+
+    pub(crate) fn busy(retry_after: Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorObject::new(SERVER_BUSY, "Server busy: too many sessions, retry later"),
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    pub(crate) fn into_response(self) -> Response<Body> {
+        let msg = JsonRpcMessage::error(self.id, self.error);
+        let mut res = json_response(self.status, &msg);
+        if let Some(after) = self.retry_after {
+            res.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(after.as_secs().max(1)));
+        }
+        if let Some(allow) = self.allow {
+            res.headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+        }
+        res
+    }
+}
+
+/// A JSON response carrying one message (or, via [`json_bytes_response`], several).
+pub(crate) fn json_response(status: StatusCode, msg: &JsonRpcMessage) -> Response<Body> {
+    json_bytes_response(
+        status,
+        Bytes::from(serde_json::to_vec(msg).unwrap_or_default()),
+    )
+}
+
+/// A JSON response with a pre-serialised body.
+pub(crate) fn json_bytes_response(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// An empty response with `status` (202 Accepted for notifications, 204 for DELETE).
+pub(crate) fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = status;
+    res
+}
+
+/// The value of a header that may appear at most once: `Ok(None)` when absent, 400 when
+/// repeated or not visible ASCII.
+pub(crate) fn single_header<'a>(
+    parts: &'a Parts,
+    name: &HeaderName,
+) -> Result<Option<&'a str>, EdgeError> {
+    let mut values = parts.headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(EdgeError::bad_request(format!(
+            "Bad Request: the {name} header must appear only once"
+        )));
+    }
+    first
+        .to_str()
+        .map(|s| Some(s.trim()))
+        .map_err(|_| EdgeError::bad_request(format!("Bad Request: invalid {name} header value")))
+}
+
+/// The `Mcp-Session-Id` header, validated: visible ASCII 0x21–0x7E, at most 256 bytes.
+pub(crate) fn session_id_header(parts: &Parts) -> Result<Option<&str>, EdgeError> {
+    let Some(id) = single_header(parts, &MCP_SESSION_ID)? else {
+        return Ok(None);
+    };
+    if id.is_empty() || id.len() > 256 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        // Not a session id we could have issued.
+        return Err(EdgeError::session_not_found());
+    }
+    Ok(Some(id))
+}
+
+/// The `MCP-Protocol-Version` header: absent ⇒ 2025-03-26; one of `supported` ⇒ that version;
+/// anything else ⇒ 400 with -32022 and `data.supported`.
+pub(crate) fn protocol_version_header(
+    parts: &Parts,
+    supported: &[ProtocolVersion],
+) -> Result<ProtocolVersion, EdgeError> {
+    match single_header(parts, &MCP_PROTOCOL_VERSION)? {
+        None => Ok(ProtocolVersion::HTTP_DEFAULT),
+        Some(v) => match ProtocolVersion::parse(v) {
+            Some(p) if supported.contains(&p) => Ok(p),
+            _ => Err(unsupported_version(v, supported)),
+        },
+    }
+}
+
+/// 400 with -32022, `data.supported` and `data.requested`.
+pub(crate) fn unsupported_version(requested: &str, supported: &[ProtocolVersion]) -> EdgeError {
+    let names: Vec<&str> = supported.iter().map(|v| v.as_str()).collect();
+    let requested: String = requested.chars().take(64).collect();
+    EdgeError::new(
+        StatusCode::BAD_REQUEST,
+        ErrorObject::unsupported_protocol_version(&names, &requested),
+    )
+}
+
+/// Which media types an `Accept` header admits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Accepts {
+    pub(crate) json: bool,
+    pub(crate) sse: bool,
+}
+
+/// Parses every `Accept` header. Wildcards (`*/*`, `application/*`, `text/*`) count; a media
+/// range with `q=0` does not.
+pub(crate) fn accepts(parts: &Parts) -> Accepts {
+    let mut out = Accepts::default();
+    for value in parts.headers.get_all(ACCEPT) {
+        let Ok(value) = value.to_str() else { continue };
+        for range in value.split(',') {
+            let mut pieces = range.split(';');
+            let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = pieces.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
+            match media.as_str() {
+                "*/*" => {
+                    out.json = true;
+                    out.sse = true;
+                }
+                "application/json" | "application/*" => out.json = true,
+                "text/event-stream" | "text/*" => out.sse = true,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Whether `Content-Type` is `application/json` (parameters such as `charset` allowed).
+pub(crate) fn is_json_content_type(parts: &Parts) -> bool {
+    let mut values = parts.headers.get_all(CONTENT_TYPE).iter();
+    let (Some(v), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    v.to_str().is_ok_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headers: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::builder().uri("/mcp");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn accept_parsing() {
+        let a = accepts(&parts(&[("accept", "application/json, text/event-stream")]));
+        assert_eq!(
+            a,
+            Accepts {
+                json: true,
+                sse: true
+            }
+        );
+        let a = accepts(&parts(&[("accept", "application/json")]));
+        assert_eq!(
+            a,
+            Accepts {
+                json: true,
+                sse: false
+            }
+        );
+        let a = accepts(&parts(&[("accept", "*/*")]));
+        assert_eq!(
+            a,
+            Accepts {
+                json: true,
+                sse: true
+            }
+        );
+        let a = accepts(&parts(&[(
+            "accept",
+            "text/event-stream;q=0, application/json;q=0.5",
+        )]));
+        assert_eq!(
+            a,
+            Accepts {
+                json: true,
+                sse: false
+            }
+        );
+        let a = accepts(&parts(&[
+            ("accept", "text/event-stream"),
+            ("accept", "application/json"),
+        ]));
+        assert_eq!(
+            a,
+            Accepts {
+                json: true,
+                sse: true
+            }
+        );
+        assert_eq!(accepts(&parts(&[])), Accepts::default());
+    }
+
+    #[test]
+    fn content_type() {
+        assert!(is_json_content_type(&parts(&[(
+            "content-type",
+            "application/json"
+        )])));
+        assert!(is_json_content_type(&parts(&[(
+            "content-type",
+            "Application/JSON; charset=utf-8"
+        )])));
+        assert!(!is_json_content_type(&parts(&[(
+            "content-type",
+            "text/plain"
+        )])));
+        assert!(!is_json_content_type(&parts(&[])));
+    }
+
+    #[test]
+    fn protocol_version() {
+        let sup = [ProtocolVersion::V2025_03_26, ProtocolVersion::V2025_11_25];
+        assert_eq!(
+            protocol_version_header(&parts(&[]), &sup).unwrap(),
+            ProtocolVersion::V2025_03_26
+        );
+        assert_eq!(
+            protocol_version_header(&parts(&[("mcp-protocol-version", "2025-11-25")]), &sup)
+                .unwrap(),
+            ProtocolVersion::V2025_11_25
+        );
+        let e = protocol_version_header(&parts(&[("mcp-protocol-version", "1999-01-01")]), &sup)
+            .unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(e.error.code, -32022);
+        assert_eq!(
+            e.error.data,
+            Some(
+                serde_json::json!({"supported": ["2025-03-26", "2025-11-25"], "requested": "1999-01-01"})
+            )
+        );
+        let e = protocol_version_header(
+            &parts(&[
+                ("mcp-protocol-version", "2025-11-25"),
+                ("mcp-protocol-version", "2025-11-25"),
+            ]),
+            &sup,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(e.error.code, -32600);
+    }
+
+    #[test]
+    fn session_header() {
+        assert_eq!(session_id_header(&parts(&[])).unwrap(), None);
+        assert_eq!(
+            session_id_header(&parts(&[("mcp-session-id", "abc")])).unwrap(),
+            Some("abc")
+        );
+        assert_eq!(
+            session_id_header(&parts(&[("mcp-session-id", "a"), ("mcp-session-id", "b")]))
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+}

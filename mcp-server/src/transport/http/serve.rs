@@ -1,0 +1,143 @@
+//! The hyper accept loop: HTTP/1.1 and HTTP/2 on one port, `TCP_NODELAY` on every socket,
+//! graceful shutdown.
+//!
+//! Nagle's algorithm holds back small writes until the previous segment is acknowledged; a
+//! client using delayed ACKs then waits up to 40 ms for each SSE event. Every accepted socket
+//! therefore gets `TCP_NODELAY`.
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tower::Service;
+
+use crate::body::BoxError;
+
+/// How long [`serve`] waits for open connections after the shutdown signal.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+
+/// Binds `addr` and serves `service` until Ctrl-C (SIGINT), then shuts down gracefully.
+///
+/// `service` is any tower service over hyper requests: a
+/// [`StreamableHttpService`](super::StreamableHttpService), or one wrapped in layers (CORS,
+/// authorization), or an axum `Router`.
+///
+/// # Errors
+/// Binding the address failed.
+///
+/// # Example
+/// ```no_run
+/// use mcp_server::transport::http::{serve, CorsLayer, HttpConfig, StreamableHttpService};
+/// use tower::Layer;
+/// # async fn run(server: mcp_server::Server) -> std::io::Result<()> {
+/// let mcp = StreamableHttpService::new(server, HttpConfig::default());
+/// serve("127.0.0.1:8000", CorsLayer::new().layer(mcp)).await
+/// # }
+/// ```
+pub async fn serve<S, B>(addr: impl ToSocketAddrs, service: S) -> io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let listener = TcpListener::bind(addr).await?;
+    serve_listener(listener, service, shutdown_signal(), DEFAULT_GRACE_PERIOD).await
+}
+
+/// Resolves on Ctrl-C (and SIGTERM on Unix).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Serves `service` on an already bound `listener` until `shutdown` resolves; then stops
+/// accepting, asks open connections to finish, and waits for them at most `grace`
+/// (long-lived SSE streams would otherwise hold the shutdown forever).
+///
+/// # Errors
+/// Never at the moment; accept errors are logged and retried (running out of file
+/// descriptors must not end the server).
+pub async fn serve_listener<S, B, F>(
+    listener: TcpListener,
+    service: S,
+    shutdown: F,
+    grace: Duration,
+) -> io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+    F: Future<Output = ()>,
+{
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer): (_, SocketAddr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(target: "mcp_server::http", error = %e, "accept failed");
+                    // EMFILE and friends: back off a little instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(target: "mcp_server::http", error = %e, "set_nodelay failed");
+        }
+        let conn = builder
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service.clone()),
+            )
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(target: "mcp_server::http", %peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::debug!(target: "mcp_server::http", "grace period over; dropping open connections");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! Where handshake-era session records are kept, so several server instances can share them.
+//!
+//! The live part of a session (its pending server→client requests, open streams, typed values)
+//! always stays in the process that serves it. A [`SessionStore`] holds the serialisable part:
+//! the [`SessionRecord`] written on `initialize` (negotiated version, client info and
+//! capabilities, the principal the session is bound to). With a shared store (Redis, a
+//! database), an instance that receives a request for a session it does not know restores the
+//! session from its record instead of answering 404.
+//!
+//! Records expire after the session idle timeout unless touched; the store enforces that
+//! itself (a Redis backend would use key TTLs).
+
+use async_trait::async_trait;
+use mcp_core::ProtocolVersion;
+use mcp_core::schema::{ClientCapabilities, Implementation};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::event_store::StoreError;
+
+/// The serialisable state of one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// The `Mcp-Session-Id`.
+    pub id: String,
+    /// The negotiated protocol version.
+    pub protocol_version: ProtocolVersion,
+    /// The client's implementation info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<Implementation>,
+    /// The client's capabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_capabilities: Option<ClientCapabilities>,
+    /// The principal key the session is bound to (see
+    /// [`OAuthContext::principal_key`](crate::identity::OAuthContext::principal_key)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+}
+
+impl SessionRecord {
+    /// A record for session `id` at `protocol_version`.
+    #[must_use]
+    pub fn new(id: impl Into<String>, protocol_version: ProtocolVersion) -> Self {
+        SessionRecord {
+            id: id.into(),
+            protocol_version,
+            client_info: None,
+            client_capabilities: None,
+            principal: None,
+        }
+    }
+}
+
+/// Storage of session records. See the [module docs](self).
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new record that expires after `ttl` unless touched.
+    ///
+    /// # Errors
+    /// A backend failure; the `initialize` request then fails with 503.
+    async fn insert(&self, record: SessionRecord, ttl: Duration) -> Result<(), StoreError>;
+
+    /// The record of session `id`, unless it is unknown or expired.
+    ///
+    /// # Errors
+    /// A backend failure.
+    async fn get(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Extends the life of session `id` to `ttl` from now. `Ok(false)` when it is unknown or
+    /// already expired.
+    ///
+    /// # Errors
+    /// A backend failure.
+    async fn touch(&self, id: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Deletes session `id`. `Ok(false)` when it was unknown.
+    ///
+    /// # Errors
+    /// A backend failure.
+    async fn remove(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+/// A [`SessionStore`] in process memory. The transport does not need one to serve sessions
+/// (live sessions are always kept in the process); use it to share sessions between several
+/// services in one process, or as a model for a shared backend.
+#[derive(Default)]
+pub struct InMemorySessionStore {
+    records: Mutex<HashMap<String, (SessionRecord, Instant)>>,
+}
+
+impl fmt::Debug for InMemorySessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InMemorySessionStore")
+            .field("records", &self.lock().len())
+            .finish()
+    }
+}
+
+impl InMemorySessionStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (SessionRecord, Instant)>> {
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Number of unexpired records.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        let now = Instant::now();
+        self.lock().values().filter(|(_, exp)| *exp > now).count()
+    }
+
+    /// Whether no unexpired record is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl SessionStore for InMemorySessionStore {
+    async fn insert(&self, record: SessionRecord, ttl: Duration) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut records = self.lock();
+        // Drop expired records on the way, so the map does not grow without bound.
+        records.retain(|_, (_, exp)| *exp > now);
+        records.insert(record.id.clone(), (record, now + ttl));
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let now = Instant::now();
+        Ok(self
+            .lock()
+            .get(id)
+            .filter(|(_, exp)| *exp > now)
+            .map(|(r, _)| r.clone()))
+    }
+
+    async fn touch(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut records = self.lock();
+        match records.get_mut(id) {
+            Some((_, exp)) if *exp > now => {
+                *exp = now + ttl;
+                Ok(true)
+            }
+            Some(_) => {
+                records.remove(id);
+                Ok(false)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().remove(id).is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn records_expire_unless_touched() {
+        let store = InMemorySessionStore::new();
+        let rec = SessionRecord::new("a", ProtocolVersion::V2025_11_25);
+        store
+            .insert(rec.clone(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(store.get("a").await.unwrap(), Some(rec));
+        assert!(store.touch("a", Duration::ZERO).await.unwrap());
+        assert_eq!(store.get("a").await.unwrap(), None);
+        assert!(!store.touch("a", Duration::from_secs(60)).await.unwrap());
+        assert!(!store.remove("a").await.unwrap());
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn record_is_serialisable() {
+        let mut rec = SessionRecord::new("a", ProtocolVersion::V2025_06_18);
+        rec.principal = Some("p".into());
+        let json = serde_json::to_value(&rec).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"id": "a", "protocolVersion": "2025-06-18", "principal": "p"})
+        );
+        assert_eq!(serde_json::from_value::<SessionRecord>(json).unwrap(), rec);
+    }
+}
