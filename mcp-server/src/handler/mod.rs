@@ -95,3 +95,6 @@ pub(crate) fn cursor(params: Option<Value>) -> Result<Option<String>, McpError> 
     let p: mcp_core::schema::PaginatedRequestParams = parse(params)?;
     Ok(p.cursor)
 }
+
+#[cfg(test)]
+mod tests;
