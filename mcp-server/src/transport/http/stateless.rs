@@ -44,11 +44,12 @@ use super::config::HttpConfig;
 use super::edge::{accepts, empty_response, json_response};
 use super::sse::{SseBody, encode_event, sse_response};
 use crate::body::Body;
+use crate::context::TraceContext;
 use crate::identity::OAuthContext;
 use crate::protocol::headers::{self, name_param_of};
 use crate::protocol::mrtr::{StateBinding, missing_capabilities, missing_capability_error};
 use crate::protocol::stateless::write_trace;
-use crate::protocol::{CACHEABLE_METHODS, StatelessEnvelope, TraceContext};
+use crate::protocol::{CACHEABLE_METHODS, StatelessEnvelope};
 use crate::server::{Exchange, MessageSink, Outcome, Server};
 
 /// The era this leg serves.
