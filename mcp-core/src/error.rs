@@ -27,6 +27,9 @@ impl ErrorCode {
     pub const MISSING_REQUIRED_CLIENT_CAPABILITY: ErrorCode = ErrorCode(-32021);
     /// -32022: the requested protocol version is not supported.
     pub const UNSUPPORTED_PROTOCOL_VERSION: ErrorCode = ErrorCode(-32022);
+    /// -32042: the request needs a URL-mode elicitation first (2025-11-25), with
+    /// `data.elicitations`.
+    pub const URL_ELICITATION_REQUIRED: ErrorCode = ErrorCode(-32042);
 }
 
 impl From<ErrorCode> for i32 {
@@ -50,7 +53,11 @@ pub struct ErrorObject {
 impl ErrorObject {
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ErrorObject { code: code.0, message: message.into(), data: None }
+        ErrorObject {
+            code: code.0,
+            message: message.into(),
+            data: None,
+        }
     }
 
     /// Adds structured `data`.
@@ -77,7 +84,10 @@ impl ErrorObject {
 
     /// -32601 for `method`.
     pub fn method_not_found(method: &str) -> Self {
-        Self::new(ErrorCode::METHOD_NOT_FOUND, format!("Method not found: {method}"))
+        Self::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("Method not found: {method}"),
+        )
     }
 
     /// -32602.
@@ -92,8 +102,11 @@ impl ErrorObject {
 
     /// -32002 with `data.uri` (handshake era).
     pub fn resource_not_found(uri: &str) -> Self {
-        Self::new(ErrorCode::RESOURCE_NOT_FOUND, format!("Resource not found: {uri}"))
-            .with_data(json!({ "uri": uri }))
+        Self::new(
+            ErrorCode::RESOURCE_NOT_FOUND,
+            format!("Resource not found: {uri}"),
+        )
+        .with_data(json!({ "uri": uri }))
     }
 
     /// -32020: header `header` does not match the body.
@@ -117,6 +130,20 @@ impl ErrorObject {
             format!("Unsupported protocol version: {requested}"),
         )
         .with_data(json!({ "supported": supported, "requested": requested }))
+    }
+}
+
+impl ErrorObject {
+    /// -32042 with `data.elicitations` (2025-11-25): the user must complete these URL-mode
+    /// elicitations before the request can succeed.
+    pub fn url_elicitation_required(
+        elicitations: &[crate::schema::ElicitRequestURLParams],
+    ) -> Self {
+        Self::new(
+            ErrorCode::URL_ELICITATION_REQUIRED,
+            "URL elicitation required",
+        )
+        .with_data(json!({ "elicitations": elicitations }))
     }
 }
 

@@ -755,6 +755,14 @@ fn cases() -> Vec<Case> {
             ErrorObject::header_mismatch("Mcp-Method header does not match body"),
         ),
     ));
+    cases.push(case(
+        "URLElicitationRequiredError",
+        &[V2025],
+        &err(
+            6,
+            ErrorObject::url_elicitation_required(std::slice::from_ref(&url_2025)),
+        ),
+    ));
     // `JsonRpcMessage` writes `"id": null` when the id is unknown (JSON-RPC 2.0); the MCP
     // schema wants the member omitted instead, so only errors with an id are checked here.
     cases.push(case(
