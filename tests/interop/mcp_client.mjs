@@ -26,7 +26,7 @@
 //    "tools", "resources", "resourceTemplates", "prompts",
 //    "calls": [{"name", "arguments", "result", "error"}], "reads": [{"uri", "result", "error"}],
 //    "prompted": [{"name", "arguments", "result", "error"}],
-//    "notifications": {"progress": [{"call", "progress", "total", "message"}],
+//    "notifications": {"progress": [{"call", "progress", "total", "message", "progressToken"}],
 //                      "log": [{"level", "logger", "data"}], "other": [{"method", "params"}]}}
 //   error = {"code", "message", "data"} for JSON-RPC errors, {"exception", "message", "status"?}
 //   otherwise. Same shape as mcp_client.py.
@@ -168,12 +168,25 @@ try {
     out.resourceTemplates = (await client.listResourceTemplates(undefined, reqOpts)).resourceTemplates;
   }
   if (caps.prompts) out.prompts = (await client.listPrompts(undefined, reqOpts)).prompts;
+  // Progress is recorded as it arrives on the transport, not through the SDK's onprogress: the
+  // SDK handles a response synchronously but notifications a tick later, so progress that
+  // arrives in the same read as the response (common over stdio) would be dropped as "unknown
+  // token". onprogress is still set, so that the SDK sends a progressToken.
+  let currentCall = null;
+  const inner = transport.onmessage;
+  transport.onmessage = (msg, extra) => {
+    if (msg?.method === 'notifications/progress' && msg.params) {
+      const p = msg.params;
+      out.notifications.progress.push({ call: currentCall, progress: p.progress, total: p.total ?? null,
+        message: p.message ?? null, progressToken: p.progressToken });
+    }
+    inner?.(msg, extra);
+  };
   for (const spec of args.calls) {
     const [name, argumentsObj] = named(spec);
     const o = { ...reqOpts };
-    if (args.progress) {
-      o.onprogress = (p) => out.notifications.progress.push({ call: name, progress: p.progress, total: p.total ?? null, message: p.message ?? null });
-    }
+    if (args.progress) o.onprogress = () => {};
+    currentCall = name;
     out.calls.push(await attempt({ name, arguments: argumentsObj, result: null, error: null },
       () => client.callTool({ name, arguments: argumentsObj }, undefined, o)));
   }
