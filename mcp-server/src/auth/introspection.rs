@@ -16,6 +16,8 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+type CacheMap = HashMap<[u8; 32], (Option<OAuthContext>, Instant)>;
+
 /// Validates tokens through an RFC 7662 introspection endpoint.
 pub struct IntrospectionValidator {
     endpoint: String,
@@ -25,7 +27,7 @@ pub struct IntrospectionValidator {
     audiences: Vec<String>,
     issuer: Option<String>,
     cache_ttl: Duration,
-    cache: Mutex<HashMap<[u8; 32], (Option<OAuthContext>, Instant)>>,
+    cache: Mutex<CacheMap>,
 }
 
 impl fmt::Debug for IntrospectionValidator {

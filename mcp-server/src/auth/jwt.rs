@@ -386,40 +386,36 @@ impl JwtValidator {
         }
     }
 
-    fn header(&self, segment: &str) -> Result<RawHeader, AuthorizationResult> {
+    fn header(&self, segment: &str) -> Result<RawHeader, &'static str> {
         let bytes = URL_SAFE_NO_PAD
             .decode(segment.trim_end_matches('='))
-            .map_err(|_| deny(MALFORMED))?;
-        let header: Map<String, Value> =
-            serde_json::from_slice(&bytes).map_err(|_| deny(MALFORMED))?;
-        let alg = header
-            .get("alg")
-            .and_then(Value::as_str)
-            .ok_or_else(|| deny(MALFORMED))?;
+            .map_err(|_| MALFORMED)?;
+        let header: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|_| MALFORMED)?;
+        let alg = header.get("alg").and_then(Value::as_str).ok_or(MALFORMED)?;
         let alg = Algorithm::from_str(alg)
             .ok()
             .filter(|a| self.inner.algorithms.contains(a))
-            .ok_or_else(|| deny("Unsupported token algorithm"))?;
+            .ok_or("Unsupported token algorithm")?;
         if header.contains_key("nonce") {
             // Microsoft Graph access tokens: the signature covers a hashed nonce and cannot be
             // verified by anyone but Graph. Never accept them.
-            return Err(deny("The access token is not intended for this resource"));
+            return Err("The access token is not intended for this resource");
         }
         if header.contains_key("crit") {
-            return Err(deny("Unsupported token header"));
+            return Err("Unsupported token header");
         }
         if self.inner.require_at_jwt {
             let typ = header.get("typ").and_then(Value::as_str).unwrap_or("");
             if !typ.eq_ignore_ascii_case("at+jwt")
                 && !typ.eq_ignore_ascii_case("application/at+jwt")
             {
-                return Err(deny("The token is not an access token"));
+                return Err("The token is not an access token");
             }
         }
         let kid = match header.get("kid") {
             None => None,
             Some(Value::String(k)) if safe_kid(k) => Some(k.clone()),
-            Some(_) => return Err(deny("Unknown signing key")),
+            Some(_) => return Err("Unknown signing key"),
         };
         Ok(RawHeader { alg, kid })
     }
@@ -511,7 +507,7 @@ impl JwtValidator {
         }
         let header = match self.header(head) {
             Ok(h) => h,
-            Err(r) => return r,
+            Err(why) => return deny(why),
         };
         let key = match self.key(&header).await {
             Ok(k) => k,

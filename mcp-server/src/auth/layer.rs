@@ -363,11 +363,7 @@ mod tests {
 
     const PRM: &str = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
 
-    fn svc() -> Authorization<
-        tower::util::ServiceFn<
-            impl Fn(Request<Body>) -> std::future::Ready<Result<Response<Body>, Infallible>> + Clone,
-        >,
-    > {
+    fn svc() -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible> {
         let layer = AuthorizationLayer::new(
             StaticKeyValidator::new().key("good", "svc", ["mcp:read"]),
             "https://api.example.com/mcp",

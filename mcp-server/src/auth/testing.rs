@@ -790,7 +790,7 @@ async fn handle(st: &State, req: Request<Incoming>) -> Res {
     }
     let path = req.uri().path().to_owned();
     let p = st.path.as_str();
-    let is = |candidates: &[String]| candidates.iter().any(|c| *c == path);
+    let is = |candidates: &[String]| candidates.contains(&path);
     if req.method() == Method::GET {
         if is(&[
             format!("{p}/jwks"),
