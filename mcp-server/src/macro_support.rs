@@ -692,10 +692,19 @@ pub fn params_schema<T: JsonSchema>() -> JsonObject {
 }
 
 /// The output schema of a `Json<T>` return (non-object `T` wrapped as `{"result": ...}`, as
-/// `Json<T>` wraps its value).
+/// `Json<T>` wraps its value). The generated title of a wrapped type (`"Array_of_string"`)
+/// is dropped: it names a Rust type, not the data.
 #[must_use]
 pub fn output_schema<T: JsonSchema>() -> JsonObject {
-    crate::tool::output_schema_for::<T>()
+    let mut schema = crate::tool::output_schema_for::<T>();
+    let wrapped = generator().into_root_schema_for::<T>().to_value().get("type").and_then(Value::as_str) != Some("object");
+    if wrapped
+        && let Some(Value::Object(result)) =
+            schema.get_mut("properties").and_then(|p| p.get_mut("result"))
+    {
+        result.remove("title");
+    }
+    schema
 }
 
 /// The prompt arguments described by `T`'s properties (`Params<T>` prompts).

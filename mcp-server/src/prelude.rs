@@ -6,6 +6,8 @@ pub use crate::identity::OAuthContext;
 pub use crate::server::Server;
 pub use crate::tool::{Json, Params};
 pub use mcp_core::schema::{CallToolResult, Content, LoggingLevel, PromptMessage};
+/// Injected into handlers that take it (fired on `notifications/cancelled` or disconnect).
+pub use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]

@@ -1,0 +1,10 @@
+use mcp_server::prelude::*;
+
+struct Report;
+
+#[mcp_tool]
+async fn report() -> Report {
+    Report
+}
+
+fn main() {}
