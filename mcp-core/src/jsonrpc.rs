@@ -67,7 +67,9 @@ impl<'de> Deserialize<'de> for RequestId {
                 .as_i64()
                 .map(RequestId::Number)
                 .ok_or_else(|| D::Error::custom("request id must be an integer or a string")),
-            _ => Err(D::Error::custom("request id must be an integer or a string")),
+            _ => Err(D::Error::custom(
+                "request id must be an integer or a string",
+            )),
         }
     }
 }
@@ -129,13 +131,24 @@ pub enum JsonRpcMessage {
 
 impl JsonRpcMessage {
     /// A request message.
-    pub fn request(id: impl Into<RequestId>, method: impl Into<String>, params: Option<Value>) -> Self {
-        JsonRpcMessage::Request(JsonRpcRequest { id: id.into(), method: method.into(), params })
+    pub fn request(
+        id: impl Into<RequestId>,
+        method: impl Into<String>,
+        params: Option<Value>,
+    ) -> Self {
+        JsonRpcMessage::Request(JsonRpcRequest {
+            id: id.into(),
+            method: method.into(),
+            params,
+        })
     }
 
     /// A notification message.
     pub fn notification(method: impl Into<String>, params: Option<Value>) -> Self {
-        JsonRpcMessage::Notification(JsonRpcNotification { method: method.into(), params })
+        JsonRpcMessage::Notification(JsonRpcNotification {
+            method: method.into(),
+            params,
+        })
     }
 
     /// A success response.
@@ -202,9 +215,16 @@ impl JsonRpcMessage {
             };
             if has_id {
                 let id = parse_id(obj.remove("id").unwrap_or(Value::Null))?;
-                Ok(JsonRpcMessage::Request(JsonRpcRequest { id, method, params }))
+                Ok(JsonRpcMessage::Request(JsonRpcRequest {
+                    id,
+                    method,
+                    params,
+                }))
             } else {
-                Ok(JsonRpcMessage::Notification(JsonRpcNotification { method, params }))
+                Ok(JsonRpcMessage::Notification(JsonRpcNotification {
+                    method,
+                    params,
+                }))
             }
         } else if let Some(result) = obj.remove("result") {
             let id = parse_id(obj.remove("id").unwrap_or(Value::Null))?;
@@ -218,7 +238,9 @@ impl JsonRpcMessage {
                 .map_err(|e| invalid(&format!("malformed \"error\" object: {e}")))?;
             Ok(JsonRpcMessage::Error(JsonRpcError { id, error }))
         } else {
-            Err(invalid("not a request, notification or response: no \"method\", \"result\" or \"error\""))
+            Err(invalid(
+                "not a request, notification or response: no \"method\", \"result\" or \"error\"",
+            ))
         }
     }
 
@@ -334,7 +356,10 @@ fn classify(value: Value) -> Result<JsonRpcMessage, JsonRpcError> {
 
 /// Reads a usable id from a value that failed to parse as a message.
 fn recover_id(value: &Value) -> Option<RequestId> {
-    match value.as_object().and_then(|o: &Map<String, Value>| o.get("id")) {
+    match value
+        .as_object()
+        .and_then(|o: &Map<String, Value>| o.get("id"))
+    {
         Some(Value::String(s)) => Some(RequestId::String(s.clone())),
         Some(Value::Number(n)) => n.as_i64().map(RequestId::Number),
         _ => None,
@@ -364,9 +389,15 @@ mod tests {
     fn classifies_all_kinds() {
         let cases = [
             (json!({"jsonrpc":"2.0","id":1,"method":"ping"}), "req"),
-            (json!({"jsonrpc":"2.0","method":"notifications/initialized"}), "note"),
+            (
+                json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+                "note",
+            ),
             (json!({"jsonrpc":"2.0","id":"a","result":{}}), "resp"),
-            (json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}), "err"),
+            (
+                json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}),
+                "err",
+            ),
         ];
         for (v, kind) in cases {
             let m = JsonRpcMessage::from_value(v.clone()).unwrap();
@@ -383,13 +414,16 @@ mod tests {
 
     #[test]
     fn null_request_id_rejected() {
-        let e = JsonRpcMessage::from_value(json!({"jsonrpc":"2.0","id":null,"method":"x"})).unwrap_err();
+        let e = JsonRpcMessage::from_value(json!({"jsonrpc":"2.0","id":null,"method":"x"}))
+            .unwrap_err();
         assert_eq!(e.code, -32600);
     }
 
     #[test]
     fn batch_entries_parse_independently() {
-        let Incoming::Batch(items) = parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"id":2}]"#).unwrap() else {
+        let Incoming::Batch(items) =
+            parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"id":2}]"#).unwrap()
+        else {
             panic!("expected batch");
         };
         assert!(items[0].is_ok());

@@ -134,7 +134,10 @@ mod tests {
         assert_eq!(ProtocolVersion::V2025_11_25.era(), Era::Handshake);
         assert_eq!(ProtocolVersion::V2026_07_28.era(), Era::Stateless);
         assert_eq!(ProtocolVersion::of_era(Era::Handshake).count(), 4);
-        assert_eq!("2025-06-18".parse::<ProtocolVersion>().unwrap(), ProtocolVersion::V2025_06_18);
+        assert_eq!(
+            "2025-06-18".parse::<ProtocolVersion>().unwrap(),
+            ProtocolVersion::V2025_06_18
+        );
         assert!("2099-01-01".parse::<ProtocolVersion>().is_err());
     }
 }
