@@ -105,8 +105,9 @@ pub struct JsonRpcResponse {
     pub result: Value,
 }
 
-/// An error response. `id` is `None` (serialised as `null`) when the request id could
-/// not be read, as for a parse error.
+/// An error response. `id` is `None` when the request id could not be read, as for a parse
+/// error; such an error is written without an `id` member (MCP's schema does not allow `null`),
+/// and both forms are accepted when parsing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsonRpcError {
     /// The id of the request this answers, or `None` when it could not be determined.
@@ -290,7 +291,11 @@ impl Serialize for JsonRpcMessage {
                 m.serialize_entry("result", &r.result)?;
             }
             JsonRpcMessage::Error(e) => {
-                m.serialize_entry("id", &e.id)?;
+                // MCP's schema types `id` as string | integer: an error whose request id
+                // could not be read (a parse error) omits the member instead of `null`.
+                if let Some(id) = &e.id {
+                    m.serialize_entry("id", id)?;
+                }
                 m.serialize_entry("error", &e.error)?;
             }
         }
@@ -395,7 +400,7 @@ mod tests {
             ),
             (json!({"jsonrpc":"2.0","id":"a","result":{}}), "resp"),
             (
-                json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}),
+                json!({"jsonrpc":"2.0","error":{"code":-32700,"message":"x"}}),
                 "err",
             ),
         ];

@@ -763,8 +763,13 @@ fn cases() -> Vec<Case> {
             ErrorObject::url_elicitation_required(std::slice::from_ref(&url_2025)),
         ),
     ));
-    // `JsonRpcMessage` writes `"id": null` when the id is unknown (JSON-RPC 2.0); the MCP
-    // schema wants the member omitted instead, so only errors with an id are checked here.
+    // An error whose request id is unknown (a parse error) is written without `id`, as the
+    // MCP schema wants.
+    cases.push(case(
+        "JSONRPCErrorResponse",
+        BOTH,
+        &JsonRpcMessage::error(None, ErrorObject::parse_error("Parse error")).to_value(),
+    ));
     cases.push(case(
         "JSONRPCErrorResponse",
         BOTH,
