@@ -43,6 +43,7 @@ mod serve;
 mod service;
 mod session_store;
 mod sse;
+mod stateless;
 mod streams;
 
 pub use config::{

@@ -320,7 +320,7 @@ where
 }
 
 /// The `WWW-Authenticate` 403 answer for a scope denial.
-fn forbidden_response(parts: &Parts, required: &ScopeRequirement) -> Response<Body> {
+pub(crate) fn forbidden_response(parts: &Parts, required: &ScopeRequirement) -> Response<Body> {
     #[cfg(feature = "auth")]
     if let Some(info) = parts
         .extensions
@@ -510,238 +510,284 @@ impl Inner {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let acc = accepts(&parts);
-        if !acc.json || !(acc.sse || self.config.json_response) {
-            return Err(EdgeError::rejection(
-                StatusCode::NOT_ACCEPTABLE,
-                "Not Acceptable: the client must accept both application/json and text/event-stream",
-            ));
-        }
         if !is_json_content_type(&parts) {
             return Err(EdgeError::rejection(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported Media Type: Content-Type must be application/json",
             ));
         }
-        let session_header = session_id_header(&parts)?.map(str::to_owned);
         let bytes = read_body(&parts, body, self.config.max_body_bytes).await?;
         let incoming = mcp_core::jsonrpc::parse(&bytes)
             .map_err(|e| EdgeError::new(StatusCode::BAD_REQUEST, e.error).with_id(e.id))?;
         drop(bytes);
 
-        let (messages, mut invalid, is_batch) = match incoming {
-            Incoming::Single(m) => (vec![m], Vec::new(), false),
-            Incoming::Batch(items) => {
-                if items.len() > self.config.max_batch {
-                    return Err(EdgeError::bad_request(format!(
-                        "Bad Request: batch of {} messages exceeds the limit of {}",
-                        items.len(),
-                        self.config.max_batch
-                    )));
+        // Which era: 2026-07-28 messages take the stateless leg (its own Accept check).
+        match crate::protocol::classify::classify(
+            &parts.headers,
+            &incoming,
+            self.server.protocol_options(),
+        ) {
+            Err(r) => return Err(EdgeError::new(r.status, r.error).with_id(r.id)),
+            Ok(crate::protocol::Route::Stateless) => {
+                if let Incoming::Single(msg) = incoming {
+                    return Ok(
+                        super::stateless::handle(&self.server, &self.config, parts, msg).await,
+                    );
                 }
-                let mut ok = Vec::with_capacity(items.len());
-                let mut bad = Vec::new();
-                for item in items {
-                    match item {
-                        Ok(m) => ok.push(m),
-                        Err(e) => bad.push(JsonRpcMessage::Error(e)),
+                return Err(EdgeError::bad_request(
+                    "Invalid Request: JSON-RPC batches are not allowed in protocol version 2026-07-28",
+                ));
+            }
+            Ok(_) => {}
+        }
+
+        // Errors from here on name the request they refuse.
+        let req_id = match &incoming {
+            Incoming::Single(JsonRpcMessage::Request(r)) => Some(r.id.clone()),
+            _ => None,
+        };
+        let handshake = async move {
+            let acc = accepts(&parts);
+            if !acc.json || !(acc.sse || self.config.json_response) {
+                return Err(EdgeError::rejection(
+                    StatusCode::NOT_ACCEPTABLE,
+                    "Not Acceptable: the client must accept both application/json and text/event-stream",
+                ));
+            }
+            let session_header = session_id_header(&parts)?.map(str::to_owned);
+
+            let (messages, mut invalid, is_batch) = match incoming {
+                Incoming::Single(m) => (vec![m], Vec::new(), false),
+                Incoming::Batch(items) => {
+                    if items.len() > self.config.max_batch {
+                        return Err(EdgeError::bad_request(format!(
+                            "Bad Request: batch of {} messages exceeds the limit of {}",
+                            items.len(),
+                            self.config.max_batch
+                        )));
                     }
-                }
-                (ok, bad, true)
-            }
-        };
-        let is_initialize = messages
-            .iter()
-            .any(|m| matches!(m, JsonRpcMessage::Request(r) if r.method == "initialize"));
-        if is_initialize && is_batch {
-            return Err(EdgeError::bad_request(
-                "Invalid Request: initialize must not be part of a JSON-RPC batch",
-            ));
-        }
-        if !is_initialize {
-            let version = protocol_version_header(&parts, &self.versions)?;
-            if is_batch && version >= ProtocolVersion::V2025_06_18 {
-                return Err(EdgeError::bad_request(format!(
-                    "Invalid Request: JSON-RPC batches are not supported in protocol version {version}"
-                )));
-            }
-        }
-
-        // The session.
-        let stateful = self.config.mode == SessionMode::Stateful;
-        let mut created = false;
-        let hs = if !stateful {
-            None
-        } else if is_initialize {
-            if self.session_count() >= self.config.max_sessions {
-                return Err(EdgeError::busy(self.config.busy_retry_after));
-            }
-            created = true;
-            let hs = self.new_session();
-            if let Some(p) = principal_of(&parts) {
-                hs.session.bind_principal(p);
-            }
-            Some(hs)
-        } else {
-            let Some(id) = session_header.as_deref() else {
-                return Err(EdgeError::missing_session_id());
-            };
-            Some(self.lookup(id, &parts).await?)
-        };
-        let _busy = hs.as_deref().map(BusyGuard::new);
-        let session = hs.as_ref().map(|h| h.session.clone());
-
-        let has_request = messages.iter().any(JsonRpcMessage::is_request);
-        if !has_request {
-            // Notifications and responses (answers to server→client requests): no reply.
-            let parts = Arc::new(parts);
-            for m in messages {
-                let ex = self.exchange(session.as_ref(), None, &parts, CancellationToken::new());
-                let _ = self.server.handle(m, ex).await;
-            }
-            if invalid.is_empty() {
-                return Ok(empty_response(StatusCode::ACCEPTED));
-            }
-            return Ok(batch_response(StatusCode::BAD_REQUEST, invalid));
-        }
-
-        // Requests. Related messages go to the request's own stream (unless JSON responses
-        // are preferred: then to the session's standalone stream).
-        let resumable = session.is_some() && self.config.event_store.is_some();
-        let (tx, rx) = mpsc::unbounded_channel::<HubCmd>();
-        let related: Option<Arc<dyn MessageSink>> = if self.config.json_response {
-            hs.as_ref()
-                .map(|h| Arc::new(h.standalone.clone()) as Arc<dyn MessageSink>)
-        } else {
-            Some(Arc::new(HubSender(tx.clone())))
-        };
-        let control = StreamControl {
-            tx: (resumable && !self.config.json_response && !is_initialize).then(|| tx.clone()),
-        };
-        drop(tx);
-        parts.extensions.insert(control);
-        let parts = Arc::new(parts);
-        let cancel = session
-            .as_ref()
-            .map(|s| s.closed_token().child_token())
-            .unwrap_or_default();
-
-        let work = {
-            let this = self.clone();
-            let parts = parts.clone();
-            let cancel = cancel.clone();
-            let session = session.clone();
-            async move {
-                let timeout = this.config.request_timeout;
-                let run = |m: JsonRpcMessage| {
-                    let ex =
-                        this.exchange(session.as_ref(), related.clone(), &parts, cancel.clone());
-                    let id = m.id().cloned();
-                    let this = &this;
-                    let cancel = cancel.clone();
-                    async move {
-                        let outcome = match timeout {
-                            None => this.server.handle(m, ex).await,
-                            Some(d) => {
-                                match tokio::time::timeout(d, this.server.handle(m, ex)).await {
-                                    Ok(o) => o,
-                                    Err(_) => {
-                                        cancel.cancel();
-                                        Outcome::Reply(JsonRpcMessage::error(
-                                            id,
-                                            ErrorObject::new(
-                                                ErrorCode::INTERNAL_ERROR,
-                                                "Request timed out",
-                                            ),
-                                        ))
-                                    }
-                                }
-                            }
-                        };
-                        match outcome {
-                            Outcome::Reply(m) => Some(Reply::Message(m)),
-                            Outcome::NoReply => None,
-                            Outcome::Forbidden { id, required } => {
-                                Some(Reply::Forbidden { id, required })
-                            }
+                    let mut ok = Vec::with_capacity(items.len());
+                    let mut bad = Vec::new();
+                    for item in items {
+                        match item {
+                            Ok(m) => ok.push(m),
+                            Err(e) => bad.push(JsonRpcMessage::Error(e)),
                         }
                     }
-                };
-                let mut replies: Vec<Reply> = if messages.len() == 1 {
-                    let m = messages.into_iter().next();
-                    match m {
-                        Some(m) => run(m).await.into_iter().collect(),
-                        None => Vec::new(),
-                    }
-                } else {
-                    join_all(messages.into_iter().map(run))
-                        .await
-                        .into_iter()
-                        .flatten()
-                        .collect()
-                };
-                replies.extend(invalid.drain(..).map(Reply::Message));
-                replies
+                    (ok, bad, true)
+                }
+            };
+            let is_initialize = messages
+                .iter()
+                .any(|m| matches!(m, JsonRpcMessage::Request(r) if r.method == "initialize"));
+            if is_initialize && is_batch {
+                return Err(EdgeError::bad_request(
+                    "Invalid Request: initialize must not be part of a JSON-RPC batch",
+                ));
             }
-        };
-        let mut work = Box::pin(work);
-        // A client that goes away while we wait for a JSON answer cancels the request.
-        let cancel_on_drop = cancel.clone().drop_guard();
+            if !is_initialize {
+                let version = protocol_version_header(&parts, &self.versions)?;
+                if is_batch && version >= ProtocolVersion::V2025_06_18 {
+                    return Err(EdgeError::bad_request(format!(
+                        "Invalid Request: JSON-RPC batches are not supported in protocol version {version}"
+                    )));
+                }
+            }
 
-        let mut rx = rx;
-        let first = if is_initialize {
-            First::Done(work.as_mut().await)
-        } else {
-            tokio::select! {
-                biased;
-                replies = work.as_mut() => First::Done(replies),
-                Some(cmd) = rx.recv() => First::Stream(cmd),
+            // The session.
+            let stateful = self.config.mode == SessionMode::Stateful;
+            let mut created = false;
+            let hs = if !stateful {
+                None
+            } else if is_initialize {
+                if self.session_count() >= self.config.max_sessions {
+                    return Err(EdgeError::busy(self.config.busy_retry_after));
+                }
+                created = true;
+                let hs = self.new_session();
+                if let Some(p) = principal_of(&parts) {
+                    hs.session.bind_principal(p);
+                }
+                Some(hs)
+            } else {
+                let Some(id) = session_header.as_deref() else {
+                    return Err(EdgeError::missing_session_id());
+                };
+                Some(self.lookup(id, &parts).await?)
+            };
+            let _busy = hs.as_deref().map(BusyGuard::new);
+            let session = hs.as_ref().map(|h| h.session.clone());
+
+            let has_request = messages.iter().any(JsonRpcMessage::is_request);
+            if !has_request {
+                // Notifications and responses (answers to server→client requests): no reply.
+                let parts = Arc::new(parts);
+                for m in messages {
+                    let ex =
+                        self.exchange(session.as_ref(), None, &parts, CancellationToken::new());
+                    let _ = self.server.handle(m, ex).await;
+                }
+                if invalid.is_empty() {
+                    return Ok(empty_response(StatusCode::ACCEPTED));
+                }
+                return Ok(batch_response(StatusCode::BAD_REQUEST, invalid));
             }
-        };
-        let first = match first {
-            First::Done(replies) if is_initialize => replies,
-            First::Done(replies) => match rx.try_recv() {
-                // Finished, but emitted messages on the way: they go first, on a stream.
-                Ok(cmd) => {
-                    let done = async move { replies };
+
+            // Requests. Related messages go to the request's own stream (unless JSON responses
+            // are preferred: then to the session's standalone stream).
+            let resumable = session.is_some() && self.config.event_store.is_some();
+            let (tx, rx) = mpsc::unbounded_channel::<HubCmd>();
+            let related: Option<Arc<dyn MessageSink>> = if self.config.json_response {
+                hs.as_ref()
+                    .map(|h| Arc::new(h.standalone.clone()) as Arc<dyn MessageSink>)
+            } else {
+                Some(Arc::new(HubSender(tx.clone())))
+            };
+            let control = StreamControl {
+                tx: (resumable && !self.config.json_response && !is_initialize).then(|| tx.clone()),
+            };
+            drop(tx);
+            parts.extensions.insert(control);
+            let parts = Arc::new(parts);
+            let cancel = session
+                .as_ref()
+                .map(|s| s.closed_token().child_token())
+                .unwrap_or_default();
+
+            let work = {
+                let this = self.clone();
+                let parts = parts.clone();
+                let cancel = cancel.clone();
+                let session = session.clone();
+                async move {
+                    let timeout = this.config.request_timeout;
+                    let run = |m: JsonRpcMessage| {
+                        let ex = this.exchange(
+                            session.as_ref(),
+                            related.clone(),
+                            &parts,
+                            cancel.clone(),
+                        );
+                        let id = m.id().cloned();
+                        let this = &this;
+                        let cancel = cancel.clone();
+                        async move {
+                            let outcome = match timeout {
+                                None => this.server.handle(m, ex).await,
+                                Some(d) => {
+                                    match tokio::time::timeout(d, this.server.handle(m, ex)).await {
+                                        Ok(o) => o,
+                                        Err(_) => {
+                                            cancel.cancel();
+                                            Outcome::Reply(JsonRpcMessage::error(
+                                                id,
+                                                ErrorObject::new(
+                                                    ErrorCode::INTERNAL_ERROR,
+                                                    "Request timed out",
+                                                ),
+                                            ))
+                                        }
+                                    }
+                                }
+                            };
+                            match outcome {
+                                Outcome::Reply(m) => Some(Reply::Message(m)),
+                                Outcome::NoReply => None,
+                                Outcome::Forbidden { id, required } => {
+                                    Some(Reply::Forbidden { id, required })
+                                }
+                            }
+                        }
+                    };
+                    let mut replies: Vec<Reply> = if messages.len() == 1 {
+                        let m = messages.into_iter().next();
+                        match m {
+                            Some(m) => run(m).await.into_iter().collect(),
+                            None => Vec::new(),
+                        }
+                    } else {
+                        join_all(messages.into_iter().map(run))
+                            .await
+                            .into_iter()
+                            .flatten()
+                            .collect()
+                    };
+                    replies.extend(invalid.drain(..).map(Reply::Message));
+                    replies
+                }
+            };
+            let mut work = Box::pin(work);
+            // A client that goes away while we wait for a JSON answer cancels the request.
+            let cancel_on_drop = cancel.clone().drop_guard();
+
+            let mut rx = rx;
+            let first = if is_initialize {
+                First::Done(work.as_mut().await)
+            } else {
+                tokio::select! {
+                    biased;
+                    replies = work.as_mut() => First::Done(replies),
+                    Some(cmd) = rx.recv() => First::Stream(cmd),
+                }
+            };
+            let first = match first {
+                First::Done(replies) if is_initialize => replies,
+                First::Done(replies) => match rx.try_recv() {
+                    // Finished, but emitted messages on the way: they go first, on a stream.
+                    Ok(cmd) => {
+                        let done = async move { replies };
+                        cancel_on_drop.disarm();
+                        return Ok(self.stream_response(
+                            hs,
+                            parts,
+                            rx,
+                            cmd,
+                            Box::pin(done),
+                            cancel,
+                        ));
+                    }
+                    Err(_) => replies,
+                },
+                First::Stream(cmd) => {
                     cancel_on_drop.disarm();
-                    return Ok(self.stream_response(hs, parts, rx, cmd, Box::pin(done), cancel));
+                    return Ok(self.stream_response(hs, parts, rx, cmd, work, cancel));
                 }
-                Err(_) => replies,
-            },
-            First::Stream(cmd) => {
-                cancel_on_drop.disarm();
-                return Ok(self.stream_response(hs, parts, rx, cmd, work, cancel));
-            }
-        };
-        cancel_on_drop.disarm();
+            };
+            cancel_on_drop.disarm();
 
-        // A JSON answer.
-        let mut res = if is_batch {
-            batch_response(
-                StatusCode::OK,
-                first.into_iter().map(Reply::into_message).collect(),
-            )
-        } else {
-            match first.into_iter().next() {
-                Some(Reply::Message(m)) => {
-                    if created {
-                        self.finish_initialize(hs.as_ref(), &m).await?;
+            // A JSON answer.
+            let mut res = if is_batch {
+                batch_response(
+                    StatusCode::OK,
+                    first.into_iter().map(Reply::into_message).collect(),
+                )
+            } else {
+                match first.into_iter().next() {
+                    Some(Reply::Message(m)) => {
+                        if created {
+                            self.finish_initialize(hs.as_ref(), &m).await?;
+                        }
+                        json_response(StatusCode::OK, &m)
                     }
-                    json_response(StatusCode::OK, &m)
+                    Some(Reply::Forbidden { required, .. }) => {
+                        forbidden_response(&parts, &required)
+                    }
+                    None => empty_response(StatusCode::ACCEPTED),
                 }
-                Some(Reply::Forbidden { required, .. }) => forbidden_response(&parts, &required),
-                None => empty_response(StatusCode::ACCEPTED),
+            };
+            if created {
+                if let Some(hs) = &hs {
+                    if let Ok(v) = HeaderValue::from_str(&hs.id) {
+                        res.headers_mut().insert(MCP_SESSION_ID, v);
+                    }
+                }
             }
+            Ok(res)
         };
-        if created {
-            if let Some(hs) = &hs {
-                if let Ok(v) = HeaderValue::from_str(&hs.id) {
-                    res.headers_mut().insert(MCP_SESSION_ID, v);
-                }
-            }
-        }
-        Ok(res)
+        handshake.await.map_err(|e| match e.id {
+            Some(_) => e,
+            None => e.with_id(req_id),
+        })
     }
 
     /// Registers a session after its `initialize` answer, or discards it when that answer is

@@ -1,0 +1,77 @@
+//! An MCP endpoint inside an existing axum application.
+//!
+//! ```text
+//! cargo run -p axum-mount
+//! curl http://127.0.0.1:8001/health          # an ordinary axum route
+//! # MCP clients connect to http://127.0.0.1:8001/mcp
+//! ```
+//!
+//! The MCP service is an ordinary tower service, mounted with `Router::nest_service`. Layers
+//! that must see MCP requests first (CORS, the OAuth authorization layer of the `auth`
+//! feature) wrap it with `tower::ServiceBuilder` before mounting; the MCP handlers then see
+//! whatever those layers put into the request extensions through `RequestContext::http_parts`.
+
+use axum::Router;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use mcp_server::Server;
+use mcp_server::context::RequestContext;
+use mcp_server::tool::ToolDef;
+use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Deserialize, JsonSchema)]
+struct Greet {
+    /// Who to greet.
+    name: String,
+}
+
+fn mcp_server() -> Server {
+    Server::builder()
+        .name("axum-mount-example")
+        .version(env!("CARGO_PKG_VERSION"))
+        .tool(
+            ToolDef::builder("greet")
+                .description("Greets someone, mentioning the User-Agent of the HTTP request")
+                .handler_fn(|ctx: RequestContext, args: Greet| async move {
+                    // Handlers can read the HTTP request head (headers, extensions).
+                    let agent = ctx
+                        .http_parts()
+                        .and_then(|p| p.headers.get("user-agent"))
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("an unknown client")
+                        .to_owned();
+                    format!("Hello, {}! (via {agent})", args.name)
+                }),
+        )
+        .build()
+}
+
+/// The application: `/health` plus the MCP endpoint under `/mcp`.
+fn app() -> Router {
+    // `nest_service` strips the `/mcp` prefix before calling the service, so the service
+    // must accept any path; the router decides what reaches it.
+    let config = HttpConfig::default().any_path();
+    let mcp = StreamableHttpService::new(mcp_server(), config.clone());
+    let mcp = tower::ServiceBuilder::new()
+        .layer(CorsLayer::from_config(&config))
+        .service(mcp);
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .nest_service("/mcp", mcp)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:8001")
+        .await?
+        // SSE replies are small writes: without TCP_NODELAY, delayed ACKs add ~40 ms each.
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+    println!("axum-mount listening on http://127.0.0.1:8001 (MCP at /mcp)");
+    axum::serve(listener, app())
+        .with_graceful_shutdown(mcp_server::transport::http::shutdown_signal())
+        .await
+}
