@@ -54,15 +54,23 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
 
+# Other work on the machine (builds) competes for the two CPUs: as root, the server and wrk
+# run at nice -15 so that they get nearly all of their CPU. BENCH_NICE=0 turns that off.
+PRIO=()
+PRIO_NOTE="default priority"
+if [ "${BENCH_NICE:-1}" != 0 ] && [ "$(id -u)" = 0 ]; then
+  PRIO=(nice -n -15)
+  PRIO_NOTE="both at nice -15"
+fi
 NPROC=$(nproc)
 if [ "$NPROC" -ge 2 ]; then
-  SERVER_CPU=(taskset -c 0)
-  LOAD_CPU=(taskset -c 1)
-  PINNING="server on CPU 0, wrk on CPU 1 (taskset)"
+  SERVER_CPU=("${PRIO[@]}" taskset -c 0)
+  LOAD_CPU=("${PRIO[@]}" taskset -c 1)
+  PINNING="server on CPU 0, wrk on CPU 1 (taskset), $PRIO_NOTE"
 else
-  SERVER_CPU=()
-  LOAD_CPU=()
-  PINNING="not pinned (only $NPROC CPU)"
+  SERVER_CPU=("${PRIO[@]}")
+  LOAD_CPU=("${PRIO[@]}")
+  PINNING="not pinned (only $NPROC CPU), $PRIO_NOTE"
 fi
 
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -219,6 +227,8 @@ startup() {
   log "startup $id: ${START_MS[$id]} ms (median of $STARTUP_RUNS)"
 }
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # ---------------------------------------------------------------- the local issuer
 "${LOAD_CPU[@]}" "$BIN/bench-issuer" --audience mcp-bench >"$WORK/issuer.out" 2>"$WORK/issuer.log" &
 ISSUER_PID=$!
@@ -255,12 +265,23 @@ EXPECT=$(cat "$WORK/ours-session-json.reply")
 row raw-hyper "raw hyper 1.x, fixed body of the same size" raw "$BIN/raw-hyper" --port @PORT@ --body "$EXPECT"
 EXPECT=""
 
+# The load generator's own ceiling: raw hyper hit by wrk without the Lua script (no per-request
+# ids, no checks). When it is close to the raw row, that row is limited by wrk, not hyper.
+free_port
+URL="http://127.0.0.1:$PORT/mcp"
+log "wrk ceiling: raw hyper, plain wrk (no script)"
+start_server wrk-ceiling "$BIN/raw-hyper" --port "$PORT"
+CEILING=$("${LOAD_CPU[@]}" wrk -t1 -c 32 -d "${DURATION}s" "$URL" | awk '/^Requests\/sec:/ { printf "%.0f", $2 }')
+log "  plain wrk: $CEILING req/s"
+stop_server
+
 memory ours "$S" --port @PORT@
 memory rmcp "$R" --port @PORT@
 startup ours "$S" --port @PORT@
 startup rmcp "$R" --port @PORT@
 
 stop_server
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 kill "$ISSUER_PID" 2>/dev/null || true
 wait "$ISSUER_PID" 2>/dev/null || true
 ISSUER_PID=""
@@ -287,6 +308,10 @@ C_LO=1
   if [ "$SMOKE" = 1 ]; then echo "**Smoke run** (${DURATION} s per point, c=32 only): numbers are not meaningful."; echo; fi
   echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), ${DURATION} s per point after a ${WARMUP} s warm-up at c=32;"
   echo "$PINNING; \`wrk -t1 -c C\` with \`bench/lua/mcp.lua\` (own id per request, every reply checked)."
+  echo "Load average (1/5/15 min) at the start: $LOAD_START; at the end: $LOAD_END;"
+  echo "CPU pressure at the end: $(sed -n 's/^some //p' /proc/pressure/cpu 2>/dev/null || echo n/a)"
+  echo "(share of time some runnable task waited for a CPU: other work was competing when it is high)."
+  echo "Load generator ceiling (plain \`wrk -c 32\` without the script against raw hyper): ${CEILING:-n/a} req/s."
   echo
   echo "| row | c | req/s | p50 µs | p99 µs | errors | RSS after / peak KB |"
   echo "|---|---:|---:|---:|---:|---:|---:|"

@@ -376,10 +376,10 @@ async fn run(args: Vec<String>) -> Result<(), Error> {
                 if Instant::now() > deadline {
                     break Err("server did not answer in time".into());
                 }
-                if let Ok(mut conn) = Conn::open(&target).await
-                    && open_session(&mut conn, None, 0).await.is_ok()
-                {
-                    break Ok(started.elapsed());
+                if let Ok(mut conn) = Conn::open(&target).await {
+                    if open_session(&mut conn, None, 0).await.is_ok() {
+                        break Ok(started.elapsed());
+                    }
                 }
                 tokio::time::sleep(Duration::from_micros(500)).await;
             };
