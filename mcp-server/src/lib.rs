@@ -93,6 +93,9 @@ pub use session::Session;
 #[doc(inline)]
 pub use tool::{Json, Params};
 
+/// Implement [`tool::ToolHandler`] and the other handler traits by hand with it.
+#[doc(no_inline)]
+pub use async_trait::async_trait;
 #[doc(no_inline)]
 pub use mcp_core;
 

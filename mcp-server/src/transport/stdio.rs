@@ -2,8 +2,8 @@
 //!
 //! * one message (or batch) per line; lines longer than [`MAX_LINE_BYTES`] are discarded up
 //!   to their newline and answered with a -32600 error (id `null`);
-//! * requests run concurrently (one task each); notifications and responses are handled in
-//!   order, as they arrive;
+//! * requests run concurrently (one task each), except `initialize`, which completes before the
+//!   next line is read; notifications and responses are handled in order, as they arrive;
 //! * at end of input the server stops reading, lets running requests finish (for at most
 //!   [`SHUTDOWN_GRACE`], then cancels them), flushes its output and returns;
 //! * stdout carries protocol messages only: send logs to stderr.
@@ -137,7 +137,12 @@ where
                     Err(e) => {
                         let _ = tx.send(Out::One(JsonRpcMessage::Error(e)));
                     }
-                    Ok(Incoming::Single(msg)) if msg.is_request() => {
+                    // `initialize` runs inline so requests pipelined behind it see the session
+                    // initialised; every other request runs concurrently.
+                    Ok(Incoming::Single(msg))
+                        if msg.is_request()
+                            && msg.method() != Some(mcp_core::method::INITIALIZE) =>
+                    {
                         let (server, session, tx, cancel) = (
                             server.clone(),
                             session.clone(),
