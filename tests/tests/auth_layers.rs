@@ -359,3 +359,61 @@ async fn dynamic_client_registration() {
     assert_eq!(send(svc, get("/register")).await.status, 405);
     assert_eq!(registrar.len(), 1);
 }
+
+#[tokio::test]
+async fn introspection_of_opaque_tokens() {
+    use mcp_server::auth::IntrospectionValidator;
+    use std::time::Duration;
+    let idp = TestIssuer::start().await.unwrap();
+    idp.add_client("rs", "rs-secret", Vec::<String>::new());
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    idp.add_opaque_token(
+        "opaque-1",
+        json!({"sub": "carol", "scope": "mcp:read", "client_id": "cli", "aud": "mcp-server", "exp": exp}),
+    );
+    idp.add_opaque_token(
+        "opaque-other",
+        json!({"sub": "dave", "aud": "another-api", "exp": exp}),
+    );
+    let v = IntrospectionValidator::new(idp.introspection_endpoint(), "rs", "rs-secret")
+        .audience("mcp-server")
+        .cache_ttl(Duration::ZERO);
+    let l = AuthorizationLayer::new(v, RESOURCE).unwrap();
+    let a = send(l.layer(whoami()), bearer("opaque-1")).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        (a.json()["subject"].clone(), a.json()["scopes"].clone()),
+        (json!("carol"), json!(["mcp:read"]))
+    );
+    for token in ["opaque-other", "unknown"] {
+        let a = send(l.layer(whoami()), bearer(token)).await;
+        assert_eq!(a.status, 401);
+        assert_eq!(
+            a.www_authenticate(),
+            format!(
+                r#"Bearer error="invalid_token", error_description="The access token is not active", resource_metadata="{PRM_URL}""#
+            )
+        );
+    }
+    // Revocation is seen at once without a cache.
+    idp.revoke_opaque_token("opaque-1");
+    assert_eq!(
+        send(l.layer(whoami()), bearer("opaque-1")).await.status,
+        401
+    );
+    // Wrong resource-server credentials or an unreachable endpoint: 503, not a silent allow.
+    let bad = IntrospectionValidator::new(idp.introspection_endpoint(), "rs", "wrong");
+    let a = send(
+        AuthorizationLayer::new(bad, RESOURCE)
+            .unwrap()
+            .layer(whoami()),
+        bearer("opaque-1"),
+    )
+    .await;
+    assert_eq!(a.status, 503);
+    assert_eq!(a.headers["retry-after"], "5");
+}

@@ -153,6 +153,7 @@ struct State {
     token_requests: Mutex<Vec<RecordedRequest>>,
     token_auth_methods: Mutex<Vec<String>>,
     default_audience: Mutex<String>,
+    opaque: Mutex<HashMap<String, Value>>,
 }
 
 /// A running local issuer. Dropping it stops the server.
@@ -228,6 +229,7 @@ impl TestIssuer {
                 "client_secret_post".to_owned(),
             ]),
             default_audience: Mutex::new("mcp-server".to_owned()),
+            opaque: Mutex::new(HashMap::new()),
         });
         let st = state.clone();
         let task = tokio::spawn(async move {
@@ -400,6 +402,29 @@ impl TestIssuer {
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default()
+    }
+
+    /// The RFC 7662 introspection endpoint (`<issuer>/introspect`). It requires HTTP Basic
+    /// authentication of a client added with [`add_client`](Self::add_client) and knows the
+    /// opaque tokens added with [`add_opaque_token`](Self::add_opaque_token).
+    #[must_use]
+    pub fn introspection_endpoint(&self) -> String {
+        format!("{}/introspect", self.state.issuer)
+    }
+
+    /// Makes `token` an active opaque token whose introspection response is `claims` plus
+    /// `"active": true`.
+    pub fn add_opaque_token(&self, token: &str, claims: Value) {
+        if let Ok(mut o) = self.state.opaque.lock() {
+            o.insert(token.to_owned(), claims);
+        }
+    }
+
+    /// Revokes an opaque token: introspection answers `{"active": false}` from now on.
+    pub fn revoke_opaque_token(&self, token: &str) {
+        if let Ok(mut o) = self.state.opaque.lock() {
+            o.remove(token);
+        }
     }
 
     fn builder(&self, claims: Value) -> TokenBuilder<'_> {
@@ -831,11 +856,62 @@ async fn handle(st: &State, req: Request<Incoming>) -> Res {
     {
         return token(st, req).await;
     }
+    if req.method() == Method::POST && path == format!("{p}/introspect") {
+        return introspect(st, req).await;
+    }
     json_res(StatusCode::NOT_FOUND, &json!({"error": "not_found"}))
 }
 
 fn parse_form(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn basic_credentials(authorization: Option<&str>) -> Option<(String, String)> {
+    let b64 = authorization?.strip_prefix("Basic ")?;
+    let raw = String::from_utf8(STANDARD.decode(b64).ok()?).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    let dec = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((dec(id)?, dec(secret)?))
+}
+
+async fn introspect(st: &State, req: Request<Incoming>) -> Res {
+    let authorization = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let authenticated = basic_credentials(authorization.as_deref()).is_some_and(|(id, secret)| {
+        st.clients
+            .lock()
+            .is_ok_and(|c| c.get(&id).is_some_and(|c| c.secret == secret))
+    });
+    if !authenticated {
+        return json_res(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": "invalid_client"}),
+        );
+    }
+    let Ok(body) = req.into_body().collect().await else {
+        return json_res(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request"}),
+        );
+    };
+    let form = parse_form(&body.to_bytes());
+    let known = form
+        .get("token")
+        .and_then(|t| st.opaque.lock().ok().and_then(|o| o.get(t).cloned()));
+    match known {
+        Some(Value::Object(mut claims)) => {
+            claims.insert("active".into(), json!(true));
+            json_res(StatusCode::OK, &Value::Object(claims))
+        }
+        _ => json_res(StatusCode::OK, &json!({"active": false})),
+    }
 }
 
 async fn token(st: &State, req: Request<Incoming>) -> Res {
@@ -862,17 +938,7 @@ async fn token(st: &State, req: Request<Incoming>) -> Res {
         .lock()
         .map(|m| m.clone())
         .unwrap_or_default();
-    let basic = authorization.as_deref().and_then(|a| {
-        let b64 = a.strip_prefix("Basic ")?;
-        let raw = String::from_utf8(STANDARD.decode(b64).ok()?).ok()?;
-        let (id, secret) = raw.split_once(':')?;
-        let dec = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-        };
-        Some((dec(id)?, dec(secret)?))
-    });
+    let basic = basic_credentials(authorization.as_deref());
     let creds = match (basic, form.get("client_id"), form.get("client_secret")) {
         (Some(c), _, _) if methods.iter().any(|m| m == "client_secret_basic") => Some(c),
         (None, Some(id), Some(secret)) if methods.iter().any(|m| m == "client_secret_post") => {
