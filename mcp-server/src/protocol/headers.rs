@@ -264,7 +264,6 @@ impl ParamHeaders {
     }
 
     /// The declarations, in schema order.
-    #[must_use]
     pub fn iter(&self) -> std::slice::Iter<'_, ParamHeader> {
         self.params.iter()
     }

@@ -264,7 +264,6 @@ impl ProtocolOptions {
     }
 
     /// The cache policy.
-    #[must_use]
     pub fn cache(&self) -> &CachePolicy {
         &self.cache
     }

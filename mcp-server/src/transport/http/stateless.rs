@@ -47,7 +47,9 @@ use crate::body::Body;
 use crate::context::TraceContext;
 use crate::identity::OAuthContext;
 use crate::protocol::headers::{self, name_param_of};
-use crate::protocol::mrtr::{StateBinding, missing_capabilities, missing_capability_error};
+use crate::protocol::mrtr::{
+    StateBinding, is_multi_round, missing_capabilities, missing_capability_error,
+};
 use crate::protocol::stateless::write_trace;
 use crate::protocol::{CACHEABLE_METHODS, StatelessEnvelope};
 use crate::server::{Exchange, MessageSink, Outcome, Server};
@@ -56,14 +58,6 @@ use crate::server::{Exchange, MessageSink, Outcome, Server};
 const ERA: ProtocolVersion = ProtocolVersion::V2026_07_28;
 /// Bound on the queue between a streaming handler and the SSE writer.
 const WRITER_CAPACITY: usize = 64;
-
-/// Methods whose request may carry `inputResponses` / `requestState` (SEP-2322).
-fn is_multi_round(m: &str) -> bool {
-    matches!(
-        m,
-        method::TOOLS_CALL | method::PROMPTS_GET | method::RESOURCES_READ
-    )
-}
 
 /// Answers one 2026-07-28 message (the service calls this after
 /// [`classify`](crate::protocol::classify::classify) returned
@@ -204,16 +198,16 @@ async fn request(
     let target = name_param_of(&req.method)
         .and_then(|field| req.params.as_ref()?.get(field)?.as_str())
         .map(str::to_owned);
-    if envelope.request_state.is_some() || envelope.input_responses.is_some() {
-        if !is_multi_round(&req.method) {
-            return reject(
-                StatusCode::BAD_REQUEST,
-                ErrorObject::invalid_params(format!(
-                    "Invalid params: inputResponses and requestState are not accepted on {}",
-                    req.method
-                )),
-            );
-        }
+    if (envelope.request_state.is_some() || envelope.input_responses.is_some())
+        && !is_multi_round(&req.method)
+    {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            ErrorObject::invalid_params(format!(
+                "Invalid params: inputResponses and requestState are not accepted on {}",
+                req.method
+            )),
+        );
     }
     if let Some(sealed) = envelope.request_state.take() {
         let binding = StateBinding {
