@@ -1,7 +1,39 @@
-//! Placeholder for the Keycloak example server (issue 8). It exists only so the workspace's
-//! `examples/*` glob loads; it exits with an error until the real example replaces it.
+//! `keycloak-example`: the Keycloak-protected MCP server. Configuration from the environment
+//! (see README.md); `cargo run -p keycloak-example` with `scripts/keycloak.sh start` running
+//! needs none.
 
-fn main() {
-    eprintln!("keycloak-example is not written yet (issue 8); see examples/keycloak/README.md");
-    std::process::exit(1);
+use keycloak_example::{Config, run};
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let config = Config::from_env();
+    let listener = match tokio::net::TcpListener::bind(&config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("keycloak-example: cannot listen on {}: {e}", config.listen);
+            std::process::exit(1);
+        }
+    };
+    let local = listener
+        .local_addr()
+        .map_or_else(|_| config.listen.clone(), |a| a.to_string());
+    println!(
+        "keycloak-example listening on {local}, public URL {} (issuer {})",
+        config.public_url, config.issuer
+    );
+    if let Err(e) = run(
+        config,
+        listener,
+        mcp_server::transport::http::shutdown_signal(),
+    )
+    .await
+    {
+        eprintln!("keycloak-example: {e}");
+        std::process::exit(1);
+    }
 }
