@@ -106,6 +106,10 @@ free_port() {
   NEXT_PORT=$((NEXT_PORT + 1))
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+# CPU time (user + system) the process has used so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
 # start_server NAME CMD... : starts CMD pinned to the server CPU; sets SERVER_PID, URL.
@@ -139,7 +143,7 @@ run_wrk() {
 
 field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"; }
 
-declare -A RPS P50 P99 ERR HWM RSS LABEL
+declare -A RPS P50 P99 ERR HWM RSS LABEL CPU
 ROWS=()
 FAILED=0
 TOKEN=""
@@ -173,9 +177,14 @@ row() {
   local r
   r=$(run_wrk 32 "$WARMUP")
   [ "$(field errors "$r")" = 0 ] || { log "$ROW warm-up: $r"; FAILED=1; }
+  local t0 t1
   for c in $CONNS; do
+    t0=$(cpu_ticks "$SERVER_PID")
     r=$(run_wrk "$c" "$DURATION")
-    log "  c=$c $r"
+    t1=$(cpu_ticks "$SERVER_PID")
+    CPU[$ROW,$c]=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$(field requests "$r")" \
+      'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
+    log "  c=$c $r cpu_us_per_req=${CPU[$ROW,$c]}"
     RPS[$ROW,$c]=$(field rps "$r")
     P50[$ROW,$c]=$(field p50_us "$r")
     P99[$ROW,$c]=$(field p99_us "$r")
@@ -313,13 +322,13 @@ C_LO=1
   echo "(share of time some runnable task waited for a CPU: other work was competing when it is high)."
   echo "Load generator ceiling (plain \`wrk -c 32\` without the script against raw hyper): ${CEILING:-n/a} req/s."
   echo
-  echo "| row | c | req/s | p50 µs | p99 µs | errors | RSS after / peak KB |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| row | c | req/s | p50 µs | p99 µs | errors | server CPU µs/req | RSS after / peak KB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for id in "${ROWS[@]}"; do
     for c in $CONNS; do
-      printf '| %s | %s | %s | %s | %s | %s | %s / %s |\n' "${LABEL[$id]}" "$c" \
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "${LABEL[$id]}" "$c" \
         "$(printf '%.0f' "${RPS[$id,$c]}")" "${P50[$id,$c]}" "${P99[$id,$c]}" "${ERR[$id,$c]}" \
-        "${RSS[$id]}" "${HWM[$id]}"
+        "${CPU[$id,$c]}" "${RSS[$id]}" "${HWM[$id]}"
     done
   done
   echo
@@ -348,6 +357,10 @@ C_LO=1
     line "ours session JSON / raw hyper" "$c" "$(ratio "$(rps ours-session-json "$c")" "$(rps raw-hyper "$c")")" ">=" 0.5
     line "ours stateless JSON / raw hyper" "$c" "$(ratio "$(rps ours-stateless-json "$c")" "$(rps raw-hyper "$c")")" ">=" 0.5
   done
+  cpu() { printf '%s' "${CPU[$1,$2]:-}"; }
+  line "server CPU per request: rmcp tuned session / ours session JSON" $C_HI "$(ratio "$(cpu rmcp-tuned-stateful $C_HI)" "$(cpu ours-session-json $C_HI)")"
+  line "server CPU per request: rmcp tuned stateless / ours stateless JSON" $C_HI "$(ratio "$(cpu rmcp-tuned-stateless $C_HI)" "$(cpu ours-stateless-json $C_HI)")"
+  line "server CPU per request: ours session JSON / raw hyper" $C_HI "$(ratio "$(cpu ours-session-json $C_HI)" "$(cpu raw-hyper $C_HI)")"
   echo
   echo "### Memory and start-up"
   echo
