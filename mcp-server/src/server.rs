@@ -271,7 +271,6 @@ impl Server {
     }
 
     /// Era switches and stateless-era settings.
-    #[must_use]
     pub fn protocol_options(&self) -> &ProtocolOptions {
         &self.0.protocol
     }

@@ -1172,11 +1172,10 @@ async fn session_values_persist_across_requests() {
     let b = Server::builder().tool(ToolDef::builder("count").handler_fn(
         |ctx: RequestContext, _a: Args| async move {
             let s = ctx.session().expect("a session");
-            let n = s.with::<Counter, _>(|c| {
+            s.with::<Counter, _>(|c| {
                 c.0 += 1;
                 c.0
-            });
-            n
+            })
         },
     ));
     let (server, client) = connected(b).await;
