@@ -248,9 +248,9 @@ fn parse_eq(key: &Ident, input: ParseStream<'_>, what: &str) -> syn::Result<()> 
 
 fn parse_str(key: &Ident, input: ParseStream<'_>) -> syn::Result<LitStr> {
     parse_eq(key, input, "\"...\"")?;
-    input.parse::<LitStr>().map_err(|e| {
-        syn::Error::new(e.span(), format!("`{key}` expects a string literal"))
-    })
+    input
+        .parse::<LitStr>()
+        .map_err(|e| syn::Error::new(e.span(), format!("`{key}` expects a string literal")))
 }
 
 fn parse_flag(key: &Ident, input: ParseStream<'_>) -> syn::Result<bool> {
@@ -369,9 +369,9 @@ fn parse_value(
         META => {
             parse_eq(key, input, "{ \"key\": value, ... }")?;
             if !input.peek(token::Brace) {
-                return Err(input.error(
-                    "`meta` expects a JSON object: `meta = { \"key\": \"value\" }`",
-                ));
+                return Err(
+                    input.error("`meta` expects a JSON object: `meta = { \"key\": \"value\" }`")
+                );
             }
             let group: proc_macro2::Group = input.parse()?;
             set_once(&mut opts.meta, key, group.to_token_stream_owned())
@@ -386,7 +386,10 @@ fn parse_value(
             }
             for s in &list {
                 let v = s.value();
-                if v.is_empty() || v.chars().any(|c| c == ' ' || c == '"' || c == '\\' || c.is_control()) {
+                if v.is_empty()
+                    || v.chars()
+                        .any(|c| c == ' ' || c == '"' || c == '\\' || c.is_control())
+                {
                     return Err(syn::Error::new_spanned(
                         s,
                         "a scope is a non-empty token without spaces, quotes or backslashes (RFC 6749 §3.3)",
@@ -548,9 +551,15 @@ mod tests {
 
     #[test]
     fn reports_every_bad_key() {
-        let (_, r) = parse(Kind::Tool, quote!(nme = "x", uri_template = "a://{b}", name = "y"));
+        let (_, r) = parse(
+            Kind::Tool,
+            quote!(nme = "x", uri_template = "a://{b}", name = "y"),
+        );
         let msg = r.unwrap_err();
-        assert!(msg.starts_with("unknown option `nme` for #[mcp_tool]"), "{msg}");
+        assert!(
+            msg.starts_with("unknown option `nme` for #[mcp_tool]"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -560,7 +569,10 @@ mod tests {
         let (_, r) = parse(Kind::Tool, quote!(scopes = ["a"], scopes_any = ["b"]));
         assert!(r.unwrap_err().starts_with("only one of `scopes`"));
         let (_, r) = parse(Kind::Tool, quote!(read_only, destructive));
-        assert!(r.unwrap_err().starts_with("a `read_only` tool cannot be `destructive`"));
+        assert!(
+            r.unwrap_err()
+                .starts_with("a `read_only` tool cannot be `destructive`")
+        );
     }
 
     #[test]
@@ -568,7 +580,10 @@ mod tests {
         let (_, r) = parse(Kind::Resource, quote!(uri = "no-scheme"));
         assert!(r.unwrap_err().starts_with("`uri` must be an absolute URI"));
         let (_, r) = parse(Kind::Resource, quote!(uri = "a://b", mime_type = "json"));
-        assert!(r.unwrap_err().starts_with("`mime_type` must be a media type"));
+        assert!(
+            r.unwrap_err()
+                .starts_with("`mime_type` must be a media type")
+        );
         let (o, r) = parse(Kind::Resource, quote!(uri = "config://app", size = 12));
         assert_eq!(r, Ok(()));
         assert_eq!(o.size.unwrap().base10_parse::<u64>().unwrap(), 12);

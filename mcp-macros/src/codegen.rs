@@ -35,7 +35,8 @@ pub(crate) fn check(kind: Kind, info: &FnInfo, opts: &Options, cx: &mut Ctxt) {
             );
             match &opts.name {
                 Some(lit) => cx.error_spanned_by(lit, msg),
-                None => cx.error_spanned_by(&info.ident, format!("{msg}; set one with `name = \"...\"`")),
+                None => cx
+                    .error_spanned_by(&info.ident, format!("{msg}; set one with `name = \"...\"`")),
             }
         }
         _ if name.is_empty() => {
@@ -211,7 +212,9 @@ fn input_schema(info: &FnInfo) -> TokenStream {
 fn output_schema(info: &FnInfo, opts: &Options) -> TokenStream {
     let pv = pv();
     match opts.output_schema.as_ref().or(info.ret.json.as_ref()) {
-        Some(ty) => quote_spanned!(ty.span()=> ::core::option::Option::Some(#pv::output_schema::<#ty>())),
+        Some(ty) => {
+            quote_spanned!(ty.span()=> ::core::option::Option::Some(#pv::output_schema::<#ty>()))
+        }
         None => quote!(::core::option::Option::None),
     }
 }
@@ -288,7 +291,8 @@ pub(crate) fn tool(info: &FnInfo, opts: &Options) -> TokenStream {
     );
     let this = this_clone(info);
     let call = call(info);
-    let convert = quote_spanned!(info.ret.span=> #pv::IntoCallToolResult::into_call_tool_result(__ret));
+    let convert =
+        quote_spanned!(info.ret.span=> #pv::IntoCallToolResult::into_call_tool_result(__ret));
     quote!({
         let __input_schema = #input_schema;
         let __output_schema = #output_schema;
@@ -325,10 +329,7 @@ pub(crate) fn tool(info: &FnInfo, opts: &Options) -> TokenStream {
 pub(crate) fn resource(info: &FnInfo, opts: &Options) -> TokenStream {
     let pv = pv();
     let name = name(info, opts);
-    let uri = opts
-        .uri
-        .as_ref()
-        .map_or_else(|| quote!(""), |u| quote!(#u));
+    let uri = opts.uri.as_ref().map_or_else(|| quote!(""), |u| quote!(#u));
     let title = opt_lit(opts.title.as_ref());
     let description = description(info, opts);
     let mime = opt_lit(opts.mime_type.as_ref());
@@ -493,7 +494,8 @@ pub(crate) fn prompt(info: &FnInfo, opts: &Options) -> TokenStream {
     );
     let this = this_clone(info);
     let call = call(info);
-    let convert = quote_spanned!(info.ret.span=> #pv::IntoGetPromptResult::into_get_prompt_result(__ret));
+    let convert =
+        quote_spanned!(info.ret.span=> #pv::IntoGetPromptResult::into_get_prompt_result(__ret));
     quote!({
         #completions
         #pv::prompt_def(

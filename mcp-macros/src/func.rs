@@ -58,11 +58,16 @@ impl Plain {
 
 pub(crate) enum Param {
     /// `RequestContext` (by value) or `&RequestContext`.
-    Context { by_ref: bool },
+    Context {
+        by_ref: bool,
+    },
     /// `CancellationToken`.
     Cancel,
     /// `Params<T>`: the whole argument object.
-    Params { ty: Type, inner: Type },
+    Params {
+        ty: Type,
+        inner: Type,
+    },
     Plain(Box<Plain>),
 }
 
@@ -178,7 +183,10 @@ pub(crate) fn analyse(
     if sig.asyncness.is_none() {
         cx.error_spanned_by(
             sig.fn_token,
-            format!("{attr_name} functions must be `async`: write `async fn {}`", sig.ident),
+            format!(
+                "{attr_name} functions must be `async`: write `async fn {}`",
+                sig.ident
+            ),
         );
     }
     if let Some(c) = &sig.constness {
@@ -217,7 +225,8 @@ pub(crate) fn analyse(
                         &*r,
                         format!("{attr_name} on a method needs `#[mcp_server]` on the enclosing `impl` block"),
                     );
-                } else if r.reference.is_none() || r.mutability.is_some() || r.colon_token.is_some() {
+                } else if r.reference.is_none() || r.mutability.is_some() || r.colon_token.is_some()
+                {
                     cx.error_spanned_by(
                         &*r,
                         "handler methods take `&self`: the server shares one instance between concurrent requests (use interior mutability for state)",
@@ -234,10 +243,7 @@ pub(crate) fn analyse(
         }
     }
 
-    if params
-        .iter()
-        .any(|p| matches!(p, Param::Params { .. }))
-    {
+    if params.iter().any(|p| matches!(p, Param::Params { .. })) {
         let n_params = params
             .iter()
             .filter(|p| matches!(p, Param::Params { .. }))
@@ -379,7 +385,10 @@ fn classify(kind: Kind, pt: &syn::PatType, own: OwnAttrs, cx: &mut Ctxt) -> Para
         );
     }
     if let Type::ImplTrait(_) = ty {
-        cx.error_spanned_by(ty, "`impl Trait` arguments are not supported: name a concrete type");
+        cx.error_spanned_by(
+            ty,
+            "`impl Trait` arguments are not supported: name a concrete type",
+        );
     }
     let ident = match &*pt.pat {
         Pat::Ident(pi) if pi.subpat.is_none() => pi.ident.clone(),
@@ -453,7 +462,9 @@ fn parse_complete(attr: &Attribute) -> syn::Result<Complete> {
             other => {
                 return Err(syn::Error::new_spanned(
                     &key,
-                    format!("unknown option `{other}` for #[complete]; expected `values` or `provider`"),
+                    format!(
+                        "unknown option `{other}` for #[complete]; expected `values` or `provider`"
+                    ),
                 ));
             }
         };
@@ -461,7 +472,8 @@ fn parse_complete(attr: &Attribute) -> syn::Result<Complete> {
             input.parse::<Token![,]>()?;
         }
         if !input.is_empty() {
-            return Err(input.error("#[complete] takes exactly one of `values = [...]` or `provider = path`"));
+            return Err(input
+                .error("#[complete] takes exactly one of `values = [...]` or `provider = path`"));
         }
         Ok(out)
     };
@@ -508,7 +520,10 @@ fn parse_schema_attr(kind: Kind, attr: &Attribute, plain: &mut Plain) -> syn::Re
                         &mut plain.description
                     };
                     if slot.is_some() {
-                        return Err(syn::Error::new_spanned(&key, format!("`{k}` specified more than once")));
+                        return Err(syn::Error::new_spanned(
+                            &key,
+                            format!("`{k}` specified more than once"),
+                        ));
                     }
                     *slot = Some(v);
                 }
@@ -522,17 +537,25 @@ fn parse_schema_attr(kind: Kind, attr: &Attribute, plain: &mut Plain) -> syn::Re
                             .join(", ");
                         return Err(syn::Error::new_spanned(
                             &key,
-                            format!("unknown option `{k}` for #[schema]; expected one of {expected}"),
+                            format!(
+                                "unknown option `{k}` for #[schema]; expected one of {expected}"
+                            ),
                         ));
                     };
                     if kind == Kind::Prompt || kind == Kind::Template {
                         return Err(syn::Error::new_spanned(
                             &key,
-                            format!("`{k}` does not apply to {} arguments: only `title` and `description` are published", kind.attr()),
+                            format!(
+                                "`{k}` does not apply to {} arguments: only `title` and `description` are published",
+                                kind.attr()
+                            ),
                         ));
                     }
                     if plain.keywords.iter().any(|(j, _)| j == json_key) {
-                        return Err(syn::Error::new_spanned(&key, format!("`{k}` specified more than once")));
+                        return Err(syn::Error::new_spanned(
+                            &key,
+                            format!("`{k}` specified more than once"),
+                        ));
                     }
                     let value = if k == "deprecated" && !input.peek(Token![=]) {
                         quote!(true)
@@ -569,4 +592,3 @@ pub(crate) fn opt_lit(s: Option<&LitStr>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     }
 }
-

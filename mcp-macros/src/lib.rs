@@ -131,7 +131,10 @@ fn debug(name: &str, out: proc_macro2::TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn mcp_tool(args: TokenStream, input: TokenStream) -> TokenStream {
-    debug("mcp_tool", item::expand(Kind::Tool, args.into(), input.into()))
+    debug(
+        "mcp_tool",
+        item::expand(Kind::Tool, args.into(), input.into()),
+    )
 }
 
 /// Turns an `async fn` into an MCP resource with a fixed URI.

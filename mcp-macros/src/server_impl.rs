@@ -73,7 +73,10 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             Meta::Path(_) => TokenStream::new(),
             Meta::List(l) => l.tokens.clone(),
             Meta::NameValue(nv) => {
-                cx.error_spanned_by(nv, format!("expected {}(...) ", kind.attr().trim_end_matches(']')));
+                cx.error_spanned_by(
+                    nv,
+                    format!("expected {}(...) ", kind.attr().trim_end_matches(']')),
+                );
                 continue;
             }
         };

@@ -79,21 +79,41 @@ mod tests {
         assert_eq!(names("users://{id}/profile"), vec![("id".into(), false)]);
         assert_eq!(
             names("file:///{+path}{?q,limit}"),
-            vec![("path".into(), false), ("q".into(), true), ("limit".into(), true)]
+            vec![
+                ("path".into(), false),
+                ("q".into(), true),
+                ("limit".into(), true)
+            ]
         );
-        assert_eq!(names("x://{a:3}/{b*}"), vec![("a".into(), false), ("b".into(), false)]);
+        assert_eq!(
+            names("x://{a:3}/{b*}"),
+            vec![("a".into(), false), ("b".into(), false)]
+        );
         assert!(names("config://app").is_empty());
     }
 
     #[test]
     fn errors() {
-        assert_eq!(variables("a://{x").unwrap_err(), "unclosed `{` in URI template");
-        assert_eq!(variables("a://x}").unwrap_err(), "unbalanced `}` in URI template");
-        assert_eq!(variables("a://{}").unwrap_err(), "empty expression `{}` in URI template");
+        assert_eq!(
+            variables("a://{x").unwrap_err(),
+            "unclosed `{` in URI template"
+        );
+        assert_eq!(
+            variables("a://x}").unwrap_err(),
+            "unbalanced `}` in URI template"
+        );
+        assert_eq!(
+            variables("a://{}").unwrap_err(),
+            "empty expression `{}` in URI template"
+        );
         assert_eq!(
             variables("a://{x}/{x}").unwrap_err(),
             "variable `x` appears twice in URI template"
         );
-        assert!(variables("a://{a-b}").unwrap_err().starts_with("invalid variable name `a-b`"));
+        assert!(
+            variables("a://{a-b}")
+                .unwrap_err()
+                .starts_with("invalid variable name `a-b`")
+        );
     }
 }

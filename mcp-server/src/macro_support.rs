@@ -28,8 +28,8 @@ use crate::scope::ScopeRequirement;
 use crate::tool::{Params, ToolHandler};
 use async_trait::async_trait;
 use mcp_core::schema::{
-    CallToolResult, GetPromptResult, Icon, IconTheme, Prompt, PromptArgument, ReadResourceResult, Resource,
-    ResourceTemplate, Tool, ToolAnnotations,
+    CallToolResult, GetPromptResult, Icon, IconTheme, Prompt, PromptArgument, ReadResourceResult,
+    Resource, ResourceTemplate, Tool, ToolAnnotations,
 };
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -270,7 +270,11 @@ pub fn tool_def(
 }
 
 /// Builds the [`ResourceDef`] of an `#[mcp_resource]` function.
-pub fn resource_def(spec: ResourceSpec, meta_value: Option<Value>, handler: impl ResourceHandler) -> ResourceDef {
+pub fn resource_def(
+    spec: ResourceSpec,
+    meta_value: Option<Value>,
+    handler: impl ResourceHandler,
+) -> ResourceDef {
     let resource = Resource {
         uri: spec.uri.to_owned(),
         name: spec.name.to_owned(),
@@ -311,7 +315,10 @@ pub fn template_def(
         template,
         handler: Arc::new(handler),
         scopes: scopes(spec.scopes, spec.scopes_any),
-        completions: completions.into_iter().map(|(n, p)| (n.to_owned(), p)).collect(),
+        completions: completions
+            .into_iter()
+            .map(|(n, p)| (n.to_owned(), p))
+            .collect(),
         location: Some(spec.location),
     }
 }
@@ -349,7 +356,10 @@ pub fn prompt_def(
         prompt,
         handler: Arc::new(handler),
         scopes: scopes(spec.scopes, spec.scopes_any),
-        completions: completions.into_iter().map(|(n, p)| (n.to_owned(), p)).collect(),
+        completions: completions
+            .into_iter()
+            .map(|(n, p)| (n.to_owned(), p))
+            .collect(),
         location: Some(spec.location),
     }
 }
@@ -376,7 +386,11 @@ where
     F: Fn(RequestContext, JsonObject) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<CallToolResult, McpError>> + Send + 'static,
 {
-    async fn call(&self, ctx: RequestContext, args: Map<String, Value>) -> Result<CallToolResult, McpError> {
+    async fn call(
+        &self,
+        ctx: RequestContext,
+        args: Map<String, Value>,
+    ) -> Result<CallToolResult, McpError> {
         (self.0)(ctx, args).await
     }
 }
@@ -450,7 +464,11 @@ where
     F: Fn(RequestContext, JsonObject) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<GetPromptResult, McpError>> + Send + 'static,
 {
-    async fn get(&self, ctx: RequestContext, args: Map<String, Value>) -> Result<GetPromptResult, McpError> {
+    async fn get(
+        &self,
+        ctx: RequestContext,
+        args: Map<String, Value>,
+    ) -> Result<GetPromptResult, McpError> {
         (self.0)(ctx, args).await
     }
 }
@@ -464,7 +482,12 @@ macro_rules! debug_fn {
         }
     )*};
 }
-debug_fn!(FnToolHandler, FnResourceHandler, FnTemplateHandler, FnPromptHandler);
+debug_fn!(
+    FnToolHandler,
+    FnResourceHandler,
+    FnTemplateHandler,
+    FnPromptHandler
+);
 
 // ---------------------------------------------------------------------------------------------
 // Arguments (per call)
@@ -497,8 +520,10 @@ impl ArgError {
 /// An [`ArgError`] naming the argument.
 pub fn tool_arg<T: DeserializeOwned>(args: &mut JsonObject, name: &str) -> Result<T, ArgError> {
     match args.remove(name) {
-        Some(v) => serde_json::from_value(v).map_err(|e| ArgError(format!("Invalid argument `{name}`: {e}"))),
-        None => serde_json::from_value(Value::Null).map_err(|_| ArgError(format!("Missing required argument `{name}`"))),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| ArgError(format!("Invalid argument `{name}`: {e}"))),
+        None => serde_json::from_value(Value::Null)
+            .map_err(|_| ArgError(format!("Missing required argument `{name}`"))),
     }
 }
 
@@ -536,7 +561,8 @@ pub fn prompt_arg<T: DeserializeOwned>(args: &JsonObject, name: &str) -> Result<
     match args.get(name) {
         None | Some(Value::Null) => serde_json::from_value(Value::Null)
             .map_err(|_| McpError::invalid_params(format!("Missing required argument `{name}`"))),
-        Some(v) => from_wire_value(v).map_err(|e| McpError::invalid_params(format!("Invalid argument `{name}`: {e}"))),
+        Some(v) => from_wire_value(v)
+            .map_err(|e| McpError::invalid_params(format!("Invalid argument `{name}`: {e}"))),
     }
 }
 
@@ -577,9 +603,9 @@ pub fn template_var<T: DeserializeOwned>(vars: &UriVars, name: &str) -> Result<T
     match vars.get(name) {
         None => serde_json::from_value(Value::Null)
             .map_err(|_| McpError::invalid_params(format!("Missing URI variable `{name}`"))),
-        Some(s) => {
-            from_wire(s).map_err(|e| McpError::invalid_params(format!("Invalid value for URI variable `{name}`: {e}")))
-        }
+        Some(s) => from_wire(s).map_err(|e| {
+            McpError::invalid_params(format!("Invalid value for URI variable `{name}`: {e}"))
+        }),
     }
 }
 
@@ -619,7 +645,11 @@ impl InputSchema {
     /// An object schema without properties.
     #[must_use]
     pub fn new() -> Self {
-        InputSchema { generator: generator(), properties: Map::new(), required: Vec::new() }
+        InputSchema {
+            generator: generator(),
+            properties: Map::new(),
+            required: Vec::new(),
+        }
     }
 
     /// Adds the property `name` of type `T`. `keywords` (a JSON object) are merged into the
@@ -650,7 +680,8 @@ impl InputSchema {
         if let Some(Value::Object(kw)) = keywords {
             schema.extend(kw);
         }
-        self.properties.insert(name.to_owned(), Value::Object(schema));
+        self.properties
+            .insert(name.to_owned(), Value::Object(schema));
         if required {
             self.required.push(Value::String(name.to_owned()));
         }
@@ -697,10 +728,16 @@ pub fn params_schema<T: JsonSchema>() -> JsonObject {
 #[must_use]
 pub fn output_schema<T: JsonSchema>() -> JsonObject {
     let mut schema = crate::tool::output_schema_for::<T>();
-    let wrapped = generator().into_root_schema_for::<T>().to_value().get("type").and_then(Value::as_str) != Some("object");
+    let wrapped = generator()
+        .into_root_schema_for::<T>()
+        .to_value()
+        .get("type")
+        .and_then(Value::as_str)
+        != Some("object");
     if wrapped
-        && let Some(Value::Object(result)) =
-            schema.get_mut("properties").and_then(|p| p.get_mut("result"))
+        && let Some(Value::Object(result)) = schema
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("result"))
     {
         result.remove("title");
     }
@@ -906,7 +943,9 @@ where
         value: &str,
         context: &CompletionContext,
     ) -> Result<Vec<String>, McpError> {
-        (self.0)(value.to_owned(), context.clone()).await.into_completion_values()
+        (self.0)(value.to_owned(), context.clone())
+            .await
+            .into_completion_values()
     }
 }
 
@@ -951,11 +990,23 @@ mod tests {
         assert_eq!(m["$schema"], DIALECT);
         assert_eq!(m["type"], "object");
         assert_eq!(m["required"], json!(["a", "f"]));
-        assert_eq!(m["properties"]["a"], json!({"type": "integer", "format": "int64", "description": "First."}));
-        assert_eq!(m["properties"]["b"], json!({"type": ["string", "null"], "title": "B", "minLength": 1}));
+        assert_eq!(
+            m["properties"]["a"],
+            json!({"type": "integer", "format": "int64", "description": "First."})
+        );
+        assert_eq!(
+            m["properties"]["b"],
+            json!({"type": ["string", "null"], "title": "B", "minLength": 1})
+        );
         assert_eq!(m["properties"]["f"], json!({"$ref": "#/$defs/Filter"}));
-        assert_eq!(m["$defs"]["Filter"]["properties"]["field"]["description"], "Field.");
-        assert_eq!(Value::Object(InputSchema::new().finish()), json!({"$schema": DIALECT, "type": "object", "properties": {}}));
+        assert_eq!(
+            m["$defs"]["Filter"]["properties"]["field"]["description"],
+            "Field."
+        );
+        assert_eq!(
+            Value::Object(InputSchema::new().finish()),
+            json!({"$schema": DIALECT, "type": "object", "properties": {}})
+        );
     }
 
     #[test]
@@ -963,25 +1014,40 @@ mod tests {
         let mut args: JsonObject = json!({"a": 1, "b": "x"}).as_object().cloned().unwrap();
         assert_eq!(tool_arg::<i64>(&mut args, "a"), Ok(1));
         assert_eq!(tool_arg::<Option<i64>>(&mut args, "z"), Ok(None));
-        assert_eq!(tool_arg::<i64>(&mut args, "z").unwrap_err().message(), "Missing required argument `z`");
+        assert_eq!(
+            tool_arg::<i64>(&mut args, "z").unwrap_err().message(),
+            "Missing required argument `z`"
+        );
         assert_eq!(
             tool_arg::<i64>(&mut args, "b").unwrap_err().message(),
             "Invalid argument `b`: invalid type: string \"x\", expected i64"
         );
 
-        let p: JsonObject = json!({"n": "5", "lang": "rust", "s": "5"}).as_object().cloned().unwrap();
+        let p: JsonObject = json!({"n": "5", "lang": "rust", "s": "5"})
+            .as_object()
+            .cloned()
+            .unwrap();
         assert_eq!(prompt_arg::<u32>(&p, "n").unwrap(), 5);
         assert_eq!(prompt_arg::<String>(&p, "s").unwrap(), "5");
         assert_eq!(prompt_arg::<Lang>(&p, "lang").unwrap(), Lang::Rust);
         assert_eq!(prompt_arg::<Option<u32>>(&p, "none").unwrap(), None);
         let e = prompt_arg::<u32>(&p, "lang").unwrap_err();
         assert_eq!(e.code(), -32602);
-        assert_eq!(e.to_error_object().message, "Invalid argument `lang`: invalid type: string \"rust\", expected u32");
+        assert_eq!(
+            e.to_error_object().message,
+            "Invalid argument `lang`: invalid type: string \"rust\", expected u32"
+        );
 
         let vars: UriVars = [("id".to_owned(), "42".to_owned())].into();
         assert_eq!(template_var::<u64>(&vars, "id").unwrap(), 42);
         assert_eq!(template_var::<String>(&vars, "id").unwrap(), "42");
-        assert_eq!(template_var::<String>(&vars, "x").unwrap_err().to_error_object().message, "Missing URI variable `x`");
+        assert_eq!(
+            template_var::<String>(&vars, "x")
+                .unwrap_err()
+                .to_error_object()
+                .message,
+            "Missing URI variable `x`"
+        );
     }
 
     #[test]
@@ -991,13 +1057,21 @@ mod tests {
         assert!(values(schema_completions::<Option<Lang>>()));
         assert!(!values(schema_completions::<String>()));
         assert!(!values(schema_completions::<u32>()));
-        let root = generator().into_root_schema_for::<Option<Lang>>().to_value();
-        assert_eq!(enum_values(&root, &root, 0), Some(vec!["rust".to_owned(), "php".to_owned()]));
+        let root = generator()
+            .into_root_schema_for::<Option<Lang>>()
+            .to_value();
+        assert_eq!(
+            enum_values(&root, &root, 0),
+            Some(vec!["rust".to_owned(), "php".to_owned()])
+        );
     }
 
     #[test]
     fn prompt_arguments_from_struct() {
         let args = prompt_arguments_of::<Filter>();
-        assert_eq!(args, vec![prompt_argument("field", None, Some("Field."), true)]);
+        assert_eq!(
+            args,
+            vec![prompt_argument("field", None, Some("Field."), true)]
+        );
     }
 }

@@ -34,7 +34,10 @@ async fn tags(prefix: String) -> Vec<String> {
         .collect()
 }
 
-async fn by_other_argument(value: String, context: CompletionContext) -> Result<Vec<String>, McpError> {
+async fn by_other_argument(
+    value: String,
+    context: CompletionContext,
+) -> Result<Vec<String>, McpError> {
     let style = context.arguments.get("style").cloned().unwrap_or_default();
     Ok(vec![format!("{style}:{value}")])
 }
@@ -71,7 +74,10 @@ impl Notes {
         assert!(!cancel.is_cancelled());
         assert!(ctx.oauth().is_some());
         let notes = self.notes.lock().unwrap();
-        Json(Stats { count: notes.len(), last: notes.last().map(|n| n.0.clone()) })
+        Json(Stats {
+            count: notes.len(),
+            last: notes.last().map(|n| n.0.clone()),
+        })
     }
 
     /// A note by index.
@@ -86,9 +92,21 @@ impl Notes {
 
     /// Notes of a priority, with a tag.
     #[mcp_resource_template(uri_template = "notes://by/{priority}/{tag}")]
-    async fn by_priority(&self, priority: Priority, #[complete(provider = tags)] tag: String) -> String {
+    async fn by_priority(
+        &self,
+        priority: Priority,
+        #[complete(provider = tags)] tag: String,
+    ) -> String {
         let notes = self.notes.lock().unwrap();
-        let n = notes.iter().filter(|n| matches!((n.1, priority), (Priority::Low, Priority::Low) | (Priority::High, Priority::High))).count();
+        let n = notes
+            .iter()
+            .filter(|n| {
+                matches!(
+                    (n.1, priority),
+                    (Priority::Low, Priority::Low) | (Priority::High, Priority::High)
+                )
+            })
+            .count();
         format!("{n} {tag}")
     }
 
@@ -102,13 +120,20 @@ impl Notes {
         #[complete(provider = by_other_argument)] extra: Option<String>,
     ) -> String {
         let _ = extra;
-        format!("{style} summary of {} notes ({priority:?})", self.notes.lock().unwrap().len())
+        format!(
+            "{style} summary of {} notes ({priority:?})",
+            self.notes.lock().unwrap().len()
+        )
     }
 
     /// A digest.
     #[mcp_prompt]
     async fn digest(Params(args): Params<DigestArgs>) -> String {
-        format!("{}: {}", args.heading.unwrap_or_else(|| "Digest".into()), args.count)
+        format!(
+            "{}: {}",
+            args.heading.unwrap_or_else(|| "Digest".into()),
+            args.count
+        )
     }
 }
 
@@ -116,7 +141,9 @@ async fn client() -> MemoryClient {
     let server = Server::builder()
         .name("notes")
         .version("1.0.0")
-        .with_handler(Notes { notes: Mutex::new(Vec::new()) })
+        .with_handler(Notes {
+            notes: Mutex::new(Vec::new()),
+        })
         .build();
     let client = memory::connect(&server);
     client.initialize().await.expect("initialize");
@@ -130,7 +157,13 @@ async fn call(client: &MemoryClient, name: &str, arguments: Value) -> Value {
         .expect("tools/call answers with a result")
 }
 
-async fn complete(client: &MemoryClient, reference: Value, name: &str, value: &str, arguments: Value) -> Value {
+async fn complete(
+    client: &MemoryClient,
+    reference: Value,
+    name: &str,
+    value: &str,
+    arguments: Value,
+) -> Value {
     client
         .request(
             "completion/complete",
@@ -149,7 +182,13 @@ fn text(result: &Value) -> &str {
 async fn tools_share_state_through_self() {
     let client = client().await;
     let list = client.request("tools/list", json!({})).await.unwrap();
-    let add = list["tools"].as_array().unwrap().iter().find(|t| t["name"] == "add_note").unwrap().clone();
+    let add = list["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "add_note")
+        .unwrap()
+        .clone();
     assert_eq!(
         add,
         json!({
@@ -174,15 +213,33 @@ async fn tools_share_state_through_self() {
         })
     );
 
-    assert_eq!(text(&call(&client, "add_note", json!({"text": "a"})).await), "1");
-    assert_eq!(text(&call(&client, "add_note", json!({"text": "b", "priority": "high", "copies": 2})).await), "3");
+    assert_eq!(
+        text(&call(&client, "add_note", json!({"text": "a"})).await),
+        "1"
+    );
+    assert_eq!(
+        text(
+            &call(
+                &client,
+                "add_note",
+                json!({"text": "b", "priority": "high", "copies": 2})
+            )
+            .await
+        ),
+        "3"
+    );
 
     // `#[schema(maximum = 3)]` is enforced by the input schema.
     let too_many = call(&client, "add_note", json!({"text": "c", "copies": 4})).await;
     assert_eq!(too_many["isError"], true);
     assert!(text(&too_many).contains("copies"), "{}", text(&too_many));
     // So is the enum.
-    let bad_enum = call(&client, "add_note", json!({"text": "c", "priority": "urgent"})).await;
+    let bad_enum = call(
+        &client,
+        "add_note",
+        json!({"text": "c", "priority": "urgent"}),
+    )
+    .await;
     assert_eq!(bad_enum["isError"], true);
     assert!(text(&bad_enum).contains("priority"), "{}", text(&bad_enum));
 }
@@ -192,9 +249,15 @@ async fn scopes_any_and_structured_output() {
     let client = client().await;
     let denied = call(&client, "stats", json!({})).await;
     assert_eq!(denied["isError"], true);
-    assert_eq!(text(&denied), "insufficient scope: requires any of notes:read notes:admin");
+    assert_eq!(
+        text(&denied),
+        "insufficient scope: requires one of notes:read, notes:admin"
+    );
 
-    client.set_identity(Some(OAuthContext::new("carol", Scopes::from_space_separated("notes:admin"))));
+    client.set_identity(Some(OAuthContext::new(
+        "carol",
+        Scopes::from_space_separated("notes:admin"),
+    )));
     call(&client, "add_note", json!({"text": "first"})).await;
     assert_eq!(
         call(&client, "stats", json!({})).await,
@@ -205,9 +268,18 @@ async fn scopes_any_and_structured_output() {
         })
     );
     let list = client.request("tools/list", json!({})).await.unwrap();
-    let stats = list["tools"].as_array().unwrap().iter().find(|t| t["name"] == "stats").unwrap().clone();
+    let stats = list["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "stats")
+        .unwrap()
+        .clone();
     assert_eq!(stats["outputSchema"]["type"], "object");
-    assert_eq!(stats["outputSchema"]["properties"]["count"]["type"], "integer");
+    assert_eq!(
+        stats["outputSchema"]["properties"]["count"]["type"],
+        "integer"
+    );
     assert_eq!(stats["outputSchema"]["required"], json!(["count"]));
     assert_eq!(stats["annotations"], json!({"readOnlyHint": true}));
 }
@@ -217,19 +289,31 @@ async fn typed_uri_variables() {
     let client = client().await;
     call(&client, "add_note", json!({"text": "zero"})).await;
     assert_eq!(
-        client.request("resources/read", json!({"uri": "notes://0"})).await.unwrap()["contents"][0]["text"],
+        client
+            .request("resources/read", json!({"uri": "notes://0"}))
+            .await
+            .unwrap()["contents"][0]["text"],
         "zero"
     );
-    let missing = client.request("resources/read", json!({"uri": "notes://7"})).await.unwrap_err();
+    let missing = client
+        .request("resources/read", json!({"uri": "notes://7"}))
+        .await
+        .unwrap_err();
     assert_eq!(missing.code, -32002);
-    let not_a_number = client.request("resources/read", json!({"uri": "notes://seven"})).await.unwrap_err();
+    let not_a_number = client
+        .request("resources/read", json!({"uri": "notes://seven"}))
+        .await
+        .unwrap_err();
     assert_eq!(not_a_number.code, -32602);
     assert_eq!(
         not_a_number.message,
         "Invalid value for URI variable `index`: invalid type: string \"seven\", expected usize"
     );
     assert_eq!(
-        client.request("resources/read", json!({"uri": "notes://by/low/work"})).await.unwrap()["contents"][0]["text"],
+        client
+            .request("resources/read", json!({"uri": "notes://by/low/work"}))
+            .await
+            .unwrap()["contents"][0]["text"],
         "1 work"
     );
 }
@@ -238,9 +322,18 @@ async fn typed_uri_variables() {
 async fn template_completions_from_enum_and_function() {
     let client = client().await;
     let r = json!({"type": "ref/resource", "uri": "notes://by/{priority}/{tag}"});
-    assert_eq!(complete(&client, r.clone(), "priority", "h", json!({})).await, json!(["high"]));
-    assert_eq!(complete(&client, r.clone(), "priority", "", json!({})).await, json!(["low", "high"]));
-    assert_eq!(complete(&client, r.clone(), "tag", "u", json!({})).await, json!(["urgent"]));
+    assert_eq!(
+        complete(&client, r.clone(), "priority", "h", json!({})).await,
+        json!(["high"])
+    );
+    assert_eq!(
+        complete(&client, r.clone(), "priority", "", json!({})).await,
+        json!(["low", "high"])
+    );
+    assert_eq!(
+        complete(&client, r.clone(), "tag", "u", json!({})).await,
+        json!(["urgent"])
+    );
 }
 
 #[tokio::test]
@@ -275,27 +368,55 @@ async fn prompts_with_typed_arguments_and_completions() {
 
     let get = |args: Value| {
         let client = client.clone();
-        async move { client.request("prompts/get", json!({"name": "summarise", "arguments": args})).await }
+        async move {
+            client
+                .request(
+                    "prompts/get",
+                    json!({"name": "summarise", "arguments": args}),
+                )
+                .await
+        }
     };
     assert_eq!(
-        get(json!({"style": "short", "priority": "high"})).await.unwrap()["messages"][0]["content"]["text"],
+        get(json!({"style": "short", "priority": "high"}))
+            .await
+            .unwrap()["messages"][0]["content"]["text"],
         "short summary of 0 notes (Some(High))"
     );
-    let bad = get(json!({"style": "short", "priority": "medium"})).await.unwrap_err();
+    let bad = get(json!({"style": "short", "priority": "medium"}))
+        .await
+        .unwrap_err();
     assert_eq!(bad.code, -32602);
-    assert!(bad.message.starts_with("Invalid argument `priority`: unknown variant `medium`"), "{}", bad.message);
+    assert!(
+        bad.message
+            .starts_with("Invalid argument `priority`: unknown variant `medium`"),
+        "{}",
+        bad.message
+    );
 
     // `Params<T>` prompts read numbers from their string arguments.
     assert_eq!(
         client
-            .request("prompts/get", json!({"name": "digest", "arguments": {"count": "3"}}))
+            .request(
+                "prompts/get",
+                json!({"name": "digest", "arguments": {"count": "3"}})
+            )
             .await
             .unwrap()["messages"][0]["content"]["text"],
         "Digest: 3"
     );
 
     let p = json!({"type": "ref/prompt", "name": "summarise"});
-    assert_eq!(complete(&client, p.clone(), "style", "l", json!({})).await, json!(["long"]));
-    assert_eq!(complete(&client, p.clone(), "priority", "l", json!({})).await, json!(["low"]));
-    assert_eq!(complete(&client, p.clone(), "extra", "x", json!({"style": "short"})).await, json!(["short:x"]));
+    assert_eq!(
+        complete(&client, p.clone(), "style", "l", json!({})).await,
+        json!(["long"])
+    );
+    assert_eq!(
+        complete(&client, p.clone(), "priority", "l", json!({})).await,
+        json!(["low"])
+    );
+    assert_eq!(
+        complete(&client, p.clone(), "extra", "x", json!({"style": "short"})).await,
+        json!(["short:x"])
+    );
 }

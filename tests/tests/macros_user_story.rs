@@ -48,14 +48,23 @@ async fn user_profile(id: String) -> String {
 
 /// Review code.
 #[mcp_prompt]
-async fn code_review(code: String, #[complete(values = ["rust", "php"])] language: String) -> Vec<PromptMessage> {
-    vec![PromptMessage::user(format!("Review this {language} code:\n{code}"))]
+async fn code_review(
+    code: String,
+    #[complete(values = ["rust", "php"])] language: String,
+) -> Vec<PromptMessage> {
+    vec![PromptMessage::user(format!(
+        "Review this {language} code:\n{code}"
+    ))]
 }
 
 const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 async fn client() -> MemoryClient {
-    let server = Server::builder().name("demo").version("1.0.0").discover().build();
+    let server = Server::builder()
+        .name("demo")
+        .version("1.0.0")
+        .discover()
+        .build();
     let client = memory::connect(&server);
     client.initialize().await.expect("initialize");
     client
@@ -145,7 +154,10 @@ async fn invalid_arguments_are_tool_errors_naming_the_field() {
     let wrong_type = call(&client, "add", json!({"a": "two", "b": 40})).await;
     assert_eq!(wrong_type["isError"], true);
     let text = wrong_type["content"][0]["text"].as_str().unwrap();
-    assert!(text.contains("\"a\"") || text.contains("/a") || text.contains("`a`"), "{text}");
+    assert!(
+        text.contains("\"a\"") || text.contains("/a") || text.contains("`a`"),
+        "{text}"
+    );
 
     let missing = call(&client, "add", json!({"a": 2})).await;
     assert_eq!(missing["isError"], true);
@@ -181,13 +193,19 @@ async fn scoped_tool_needs_the_scope() {
     // No identity at all (as over stdio): denied.
     let denied = call(&client, "delete_doc", json!({"id": "doc1"})).await;
     assert_eq!(denied["isError"], true);
-    assert_eq!(denied["content"][0]["text"], "insufficient scope: requires mcp:write");
+    assert_eq!(
+        denied["content"][0]["text"],
+        "insufficient scope: requires mcp:write"
+    );
 
     // An identity without the scope: denied.
     client.set_identity(Some(identity("bob", "mcp:read")));
     let denied = call(&client, "delete_doc", json!({"id": "doc1"})).await;
     assert_eq!(denied["isError"], true);
-    assert_eq!(denied["content"][0]["text"], "insufficient scope: requires mcp:write");
+    assert_eq!(
+        denied["content"][0]["text"],
+        "insufficient scope: requires mcp:write"
+    );
 
     // With the scope: runs, and sees the identity.
     client.set_identity(Some(identity("alice", "mcp:write mcp:admin")));
@@ -210,11 +228,17 @@ async fn reads_the_resource_and_the_template() {
         }])
     );
     assert_eq!(
-        client.request("resources/read", json!({"uri": "config://app"})).await.unwrap(),
+        client
+            .request("resources/read", json!({"uri": "config://app"}))
+            .await
+            .unwrap(),
         json!({"contents": [{"uri": "config://app", "mimeType": "application/json", "text": "{}"}]})
     );
     assert_eq!(
-        client.request("resources/templates/list", json!({})).await.unwrap()["resourceTemplates"],
+        client
+            .request("resources/templates/list", json!({}))
+            .await
+            .unwrap()["resourceTemplates"],
         json!([{
             "uriTemplate": "users://{id}/profile",
             "name": "user_profile",
@@ -222,7 +246,10 @@ async fn reads_the_resource_and_the_template() {
         }])
     );
     assert_eq!(
-        client.request("resources/read", json!({"uri": "users://42/profile"})).await.unwrap(),
+        client
+            .request("resources/read", json!({"uri": "users://42/profile"}))
+            .await
+            .unwrap(),
         json!({"contents": [{"uri": "users://42/profile", "mimeType": "text/plain", "text": "profile of 42"}]})
     );
 }
@@ -249,7 +276,10 @@ async fn gets_the_prompt() {
         json!({"messages": [{"role": "user", "content": {"type": "text", "text": "Review this rust code:\nfn main() {}"}}]})
     );
     let err = client
-        .request("prompts/get", json!({"name": "code_review", "arguments": {"code": "x"}}))
+        .request(
+            "prompts/get",
+            json!({"name": "code_review", "arguments": {"code": "x"}}),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code, -32602);
@@ -274,7 +304,13 @@ async fn completes_the_prompt_argument() {
                 .unwrap()
         }
     };
-    assert_eq!(complete("R").await["completion"], json!({"values": ["rust"], "total": 1, "hasMore": false}));
-    assert_eq!(complete("").await["completion"]["values"], json!(["rust", "php"]));
+    assert_eq!(
+        complete("R").await["completion"],
+        json!({"values": ["rust"], "total": 1, "hasMore": false})
+    );
+    assert_eq!(
+        complete("").await["completion"]["values"],
+        json!(["rust", "php"])
+    );
     assert_eq!(complete("x").await["completion"]["values"], json!([]));
 }

@@ -54,13 +54,22 @@ async fn user_profile(id: String) -> String {
 
 /// Review code.
 #[mcp_prompt]
-async fn code_review(code: String, #[complete(values = ["rust", "php"])] language: String) -> Vec<PromptMessage> {
-    vec![PromptMessage::user(format!("Review this {language} code:\n{code}"))]
+async fn code_review(
+    code: String,
+    #[complete(values = ["rust", "php"])] language: String,
+) -> Vec<PromptMessage> {
+    vec![PromptMessage::user(format!(
+        "Review this {language} code:\n{code}"
+    ))]
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = Server::builder().name("demo").version("1.0.0").discover().build();
+    let server = Server::builder()
+        .name("demo")
+        .version("1.0.0")
+        .discover()
+        .build();
     server.serve_stdio().await?;
     Ok(())
 }
