@@ -645,6 +645,46 @@ mod tests {
         assert_eq!(ctx.issuer.as_deref(), Some("https://idp"));
     }
 
+    #[tokio::test]
+    async fn at_jwt_typ_and_hmac_only_when_configured() {
+        let strict = JwtValidator::builder()
+            .static_key(
+                Some("k1"),
+                DecodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            )
+            .algorithms([Algorithm::HS256])
+            .issuer("https://idp")
+            .audience("mcp")
+            .require_at_jwt_typ(true)
+            .build()
+            .unwrap();
+        assert!(matches!(
+            strict.validate(&token(base())).await,
+            AuthorizationResult::Unauthorized { ref description } if description == "The token is not an access token"
+        ));
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some("k1".into());
+        h.typ = Some("at+jwt".into());
+        let t = encode(&h, &base(), &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(strict.validate(&t).await.is_allowed());
+        // The default allow-list has no HMAC algorithm: the same key and token are refused.
+        let default_algs = JwtValidator::builder()
+            .static_key(
+                Some("k1"),
+                DecodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            )
+            .issuer("https://idp")
+            .audience("mcp")
+            .build()
+            .unwrap();
+        assert!(matches!(
+            default_algs.validate(&t).await,
+            AuthorizationResult::Unauthorized { ref description } if description == "Unsupported token algorithm"
+        ));
+    }
+
     #[test]
     fn build_requires_issuer_audience_keys() {
         assert_eq!(
