@@ -48,7 +48,9 @@ impl MessageSink for tokio::sync::mpsc::UnboundedSender<JsonRpcMessage> {
 
 /// Everything a transport knows about one incoming message.
 ///
-/// Build with struct update syntax: `Exchange { session: Some(s), ..Exchange::default() }`.
+/// Start from [`Exchange::default()`] or [`Exchange::with_session`] and set the fields you
+/// know (the struct is `#[non_exhaustive]`, so other crates assign fields instead of using a
+/// struct literal).
 #[derive(Default)]
 #[non_exhaustive]
 pub struct Exchange {
