@@ -597,6 +597,7 @@ impl Inner {
             // The session.
             let stateful = self.config.mode == SessionMode::Stateful;
             let mut created = false;
+            let mut registered = false;
             let hs = if !stateful {
                 None
             } else if is_initialize {
@@ -765,7 +766,7 @@ impl Inner {
                 match first.into_iter().next() {
                     Some(Reply::Message(m)) => {
                         if created {
-                            self.finish_initialize(hs.as_ref(), &m).await?;
+                            registered = self.finish_initialize(hs.as_ref(), &m).await?;
                         }
                         json_response(StatusCode::OK, &m)
                     }
@@ -775,11 +776,15 @@ impl Inner {
                     None => empty_response(StatusCode::ACCEPTED),
                 }
             };
-            if created {
-                if let Some(hs) = &hs {
+            if let Some(hs) = hs.as_ref().filter(|_| created) {
+                if registered {
                     if let Ok(v) = HeaderValue::from_str(&hs.id) {
                         res.headers_mut().insert(MCP_SESSION_ID, v);
                     }
+                } else {
+                    // No successful `initialize` answer: the session never existed.
+                    hs.session.close();
+                    self.server.remove_session(&hs.id);
                 }
             }
             Ok(res)
@@ -790,18 +795,16 @@ impl Inner {
         })
     }
 
-    /// Registers a session after its `initialize` answer, or discards it when that answer is
-    /// an error.
+    /// Registers a session after its `initialize` answer. `Ok(false)` when that answer is an
+    /// error (the caller discards the session).
     async fn finish_initialize(
         self: &Arc<Self>,
         hs: Option<&Arc<HttpSession>>,
         reply: &JsonRpcMessage,
-    ) -> Result<(), EdgeError> {
-        let Some(hs) = hs else { return Ok(()) };
+    ) -> Result<bool, EdgeError> {
+        let Some(hs) = hs else { return Ok(false) };
         if !matches!(reply, JsonRpcMessage::Response(_)) || !hs.session.is_initialized() {
-            hs.session.close();
-            self.server.remove_session(&hs.id);
-            return Ok(());
+            return Ok(false);
         }
         if let Some(store) = &self.config.session_store {
             let mut record = SessionRecord::new(
@@ -822,7 +825,7 @@ impl Inner {
         }
         write(&self.sessions).insert(hs.id.clone(), hs.clone());
         self.ensure_sweeper();
-        Ok(())
+        Ok(true)
     }
 
     /// Answers a POST with an SSE stream fed by a hub task.
