@@ -325,13 +325,16 @@ fn parse_value(
         }
         URI => {
             let v = parse_str(key, input)?;
-            if !has_scheme(&v.value()) {
+            // Recorded even when invalid, so that it is not also reported as missing.
+            let valid = has_scheme(&v.value());
+            set_once(&mut opts.uri, key, v.clone())?;
+            if !valid {
                 return Err(syn::Error::new_spanned(
                     &v,
                     "`uri` must be an absolute URI with a scheme, such as \"config://app\" or \"file:///etc/app.toml\"",
                 ));
             }
-            set_once(&mut opts.uri, key, v)
+            Ok(())
         }
         URI_TEMPLATE => {
             let v = parse_str(key, input)?;
