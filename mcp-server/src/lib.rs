@@ -61,6 +61,8 @@ pub mod context;
 mod dispatch;
 pub mod error;
 mod handler;
+#[cfg(doctest)]
+mod docs_tests;
 pub mod identity;
 #[doc(hidden)]
 pub mod macro_support;

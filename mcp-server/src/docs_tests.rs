@@ -1,0 +1,27 @@
+//! The pages of `docs/` as doctests: every Rust code block in them is compiled (and run unless
+//! marked `no_run`) by `cargo test -p mcp-server --features auth --doc docs_tests`.
+
+#[doc = include_str!("../../docs/getting-started.md")]
+#[allow(dead_code)]
+struct GettingStarted;
+
+#[doc = include_str!("../../docs/server-builder.md")]
+#[allow(dead_code)]
+struct ServerBuilder;
+
+#[doc = include_str!("../../docs/transports.md")]
+#[allow(dead_code)]
+struct Transports;
+
+#[doc = include_str!("../../docs/protocol-eras.md")]
+#[allow(dead_code)]
+struct ProtocolEras;
+
+#[cfg(feature = "auth")]
+#[doc = include_str!("../../docs/authorization.md")]
+#[allow(dead_code)]
+struct Authorization;
+
+#[doc = include_str!("../../docs/examples.md")]
+#[allow(dead_code)]
+struct Examples;
