@@ -27,9 +27,14 @@ pub const TRANSPORT_REJECTION: ErrorCode = ErrorCode::INVALID_REQUEST;
 /// The JSON-RPC code of 503 "server busy": -32000 (implementation-defined server error).
 pub const SERVER_BUSY: ErrorCode = ErrorCode(-32000);
 
-/// A rejection at the HTTP edge: status, JSON-RPC error, optional extra headers.
+/// A rejection at the HTTP edge: status, JSON-RPC error, optional extra headers (boxed: it
+/// travels in `Result`s on the hot path).
 #[derive(Debug, Clone)]
-pub(crate) struct EdgeError {
+pub(crate) struct EdgeError(Box<EdgeErrorInner>);
+
+/// The contents of an [`EdgeError`].
+#[derive(Debug, Clone)]
+pub(crate) struct EdgeErrorInner {
     pub(crate) status: StatusCode,
     pub(crate) id: Option<RequestId>,
     pub(crate) error: ErrorObject,
@@ -37,15 +42,29 @@ pub(crate) struct EdgeError {
     pub(crate) allow: Option<&'static str>,
 }
 
+impl std::ops::Deref for EdgeError {
+    type Target = EdgeErrorInner;
+
+    fn deref(&self) -> &EdgeErrorInner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for EdgeError {
+    fn deref_mut(&mut self) -> &mut EdgeErrorInner {
+        &mut self.0
+    }
+}
+
 impl EdgeError {
     pub(crate) fn new(status: StatusCode, error: ErrorObject) -> Self {
-        EdgeError {
+        EdgeError(Box::new(EdgeErrorInner {
             status,
             id: None,
             error,
             retry_after: None,
             allow: None,
-        }
+        }))
     }
 
     /// A -32600 rejection with `message`.
@@ -86,13 +105,14 @@ impl EdgeError {
     }
 
     pub(crate) fn into_response(self) -> Response<Body> {
-        let msg = JsonRpcMessage::error(self.id, self.error);
-        let mut res = json_response(self.status, &msg);
-        if let Some(after) = self.retry_after {
+        let this = *self.0;
+        let msg = JsonRpcMessage::error(this.id, this.error);
+        let mut res = json_response(this.status, &msg);
+        if let Some(after) = this.retry_after {
             res.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(after.as_secs().max(1)));
         }
-        if let Some(allow) = self.allow {
+        if let Some(allow) = this.allow {
             res.headers_mut()
                 .insert(http::header::ALLOW, HeaderValue::from_static(allow));
         }

@@ -124,7 +124,7 @@ impl HostGuard {
             return true;
         }
         let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-        if self.origins.iter().any(|o| *o == origin) {
+        if self.origins.contains(&origin) {
             return true;
         }
         // scheme://host[:port]

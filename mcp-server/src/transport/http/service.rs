@@ -195,7 +195,6 @@ impl StreamableHttpService {
     }
 
     /// The configuration.
-    #[must_use]
     pub fn config(&self) -> &HttpConfig {
         &self.inner.config
     }
