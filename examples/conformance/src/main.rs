@@ -8,7 +8,11 @@
 //! ```
 //!
 //! For conformance and test builds only: it echoes client input and exposes diagnostic tools.
+//!
+//! With `--auth-issuer ISSUER --auth-audience AUDIENCE [--auth-jwks URL]` the endpoint is
+//! protected by the OAuth resource-server stack (see `auth.rs`).
 
+mod auth;
 mod stateless_fixture;
 
 use base64::Engine as _;
@@ -454,10 +458,14 @@ impl BuilderExt for ServerBuilder {
     }
 }
 
-fn parse_port() -> Result<u16, String> {
+fn parse_port() -> Result<(u16, Option<auth::AuthOptions>), String> {
     let mut port = 3001;
+    let mut auth_args = auth::AuthArgs::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if auth_args.accept(&arg, &mut args)? {
+            continue;
+        }
         match arg.as_str() {
             "--port" | "-p" => {
                 let v = args.next().ok_or("--port needs a value")?;
@@ -467,13 +475,14 @@ fn parse_port() -> Result<u16, String> {
                 Some(v) => port = v.parse().map_err(|_| format!("invalid port {v:?}"))?,
                 None => {
                     return Err(format!(
-                        "unknown argument {other:?} (usage: conformance-server [--port PORT])"
+                        "unknown argument {other:?} (usage: conformance-server [--port PORT] [{}])",
+                        auth::USAGE
                     ));
                 }
             },
         }
     }
-    Ok(port)
+    Ok((port, auth_args.finish()?))
 }
 
 #[tokio::main]
@@ -484,7 +493,7 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let port = match parse_port() {
+    let (port, protected) = match parse_port() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
@@ -492,6 +501,13 @@ async fn main() {
         }
     };
     let server: Server = stateless_fixture::register(fixture(Server::builder())).build();
+    if let Some(opts) = protected {
+        if let Err(e) = auth::serve_protected(server, HttpConfig::default(), port, &opts).await {
+            eprintln!("conformance-server: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     eprintln!("conformance-server listening on http://{addr}/mcp");
     let service = StreamableHttpService::new(server, HttpConfig::default());
