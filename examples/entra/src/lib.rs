@@ -103,7 +103,6 @@ impl Config {
     }
 
     /// The Entra preset for this configuration.
-    #[must_use]
     pub fn entra(&self) -> EntraConfig {
         EntraConfig::new(self.tenant.clone(), self.client_id.clone())
             .accept_v1(self.accept_v1)
