@@ -29,7 +29,7 @@ use super::event_store::{StoredEvent, parse_event_id};
 use super::session_store::SessionRecord;
 use super::sse::{SseBody, encode_event, sse_response};
 use super::streams::{
-    Hub, HubCmd, HubSender, WRITER_CAPACITY, new_stream_id, run_request, run_standalone,
+    Hub, HubCmd, HubSender, Standalone, StandaloneSink, WRITER_CAPACITY, new_stream_id, run_request,
 };
 use crate::body::{Body, BoxError};
 use crate::identity::OAuthContext;
@@ -73,8 +73,7 @@ struct Inner {
 struct HttpSession {
     id: Arc<str>,
     session: Arc<Session>,
-    standalone_id: Arc<str>,
-    standalone: HubSender,
+    standalone: Arc<Standalone>,
     hubs: Mutex<HashMap<Arc<str>, HubSender>>,
     /// Requests being processed plus open SSE responses: a busy session is never idle.
     busy: Arc<AtomicUsize>,
@@ -420,24 +419,19 @@ impl Inner {
         Ok(hs)
     }
 
-    /// A new session with its standalone stream task.
+    /// A new session; its standalone stream starts with the first GET.
     fn new_session(self: &Arc<Self>) -> Arc<HttpSession> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let standalone = HubSender(tx);
-        let session = self.server.create_session(Arc::new(standalone.clone()));
+        let session = self.server.create_detached_session();
         let id: Arc<str> = Arc::from(session.id());
-        let standalone_id = new_stream_id();
-        let hub = Hub::new(
-            standalone_id.clone(),
-            Some(id.clone()),
+        let standalone = Arc::new(Standalone::new(
+            id.clone(),
             self.config.event_store.clone(),
             self.config.sse_retry_ms,
-        );
-        tokio::spawn(run_standalone(hub, rx));
+        ));
+        session.set_outbound(Some(Arc::new(StandaloneSink(standalone.clone()))));
         Arc::new(HttpSession {
             id,
             session,
-            standalone_id,
             standalone,
             hubs: Mutex::new(HashMap::new()),
             busy: Arc::new(AtomicUsize::new(0)),
@@ -639,7 +633,7 @@ impl Inner {
             let (tx, rx) = mpsc::unbounded_channel::<HubCmd>();
             let related: Option<Arc<dyn MessageSink>> = if self.config.json_response {
                 hs.as_ref()
-                    .map(|h| Arc::new(h.standalone.clone()) as Arc<dyn MessageSink>)
+                    .map(|h| Arc::new(StandaloneSink(h.standalone.clone())) as Arc<dyn MessageSink>)
             } else {
                 Some(Arc::new(HubSender(tx.clone())))
             };
@@ -906,8 +900,8 @@ impl Inner {
         let mut live = Some(wrx);
         let mut pending = Some(wtx);
         if let Some((stream, seq)) = last {
-            let hub = if *stream == *hs.standalone_id {
-                Some(hs.standalone.clone())
+            let hub = if *stream == *hs.standalone.id {
+                Some(hs.standalone.hub().clone())
             } else {
                 lock(&hs.hubs).get(stream).cloned()
             };
@@ -940,6 +934,7 @@ impl Inner {
         if let Some(w) = pending.take() {
             if hs
                 .standalone
+                .hub()
                 .0
                 .send(HubCmd::Attach {
                     writer: w,

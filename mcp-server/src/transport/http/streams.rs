@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use mcp_core::jsonrpc::JsonRpcMessage;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -21,8 +21,8 @@ pub(crate) const WRITER_CAPACITY: usize = 32;
 
 /// A command for a hub.
 pub(crate) enum HubCmd {
-    /// Send a message on the stream.
-    Message(JsonRpcMessage),
+    /// Send a message on the stream (boxed: channel blocks hold 32 commands each).
+    Message(Box<JsonRpcMessage>),
     /// End the attached HTTP response (the stream itself goes on).
     Close,
     /// A client (re)connected: replay events after `after` (or send a priming event when
@@ -40,7 +40,58 @@ pub(crate) struct HubSender(pub(crate) mpsc::UnboundedSender<HubCmd>);
 
 impl MessageSink for HubSender {
     fn send(&self, msg: JsonRpcMessage) -> bool {
-        self.0.send(HubCmd::Message(msg)).is_ok()
+        self.0.send(HubCmd::Message(Box::new(msg))).is_ok()
+    }
+}
+
+/// A session's standalone (`GET`) stream. Its task and channel are created on first use, so
+/// a session that never opens a `GET` stream costs only this struct.
+pub(crate) struct Standalone {
+    pub(crate) id: Arc<str>,
+    session: Arc<str>,
+    store: Option<Arc<dyn EventStore>>,
+    retry_ms: Option<u64>,
+    tx: OnceLock<HubSender>,
+}
+
+impl Standalone {
+    pub(crate) fn new(
+        session: Arc<str>,
+        store: Option<Arc<dyn EventStore>>,
+        retry_ms: Option<u64>,
+    ) -> Self {
+        Standalone {
+            id: new_stream_id(),
+            session,
+            store,
+            retry_ms,
+            tx: OnceLock::new(),
+        }
+    }
+
+    /// The stream's hub, started on the first call (needs a Tokio runtime).
+    pub(crate) fn hub(&self) -> &HubSender {
+        self.tx.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let hub = Hub::new(
+                self.id.clone(),
+                Some(self.session.clone()),
+                self.store.clone(),
+                self.retry_ms,
+            );
+            tokio::spawn(run_standalone(hub, rx));
+            HubSender(tx)
+        })
+    }
+}
+
+/// The session's outbound sink: messages for a standalone stream that was never opened are
+/// dropped (`send` returns `false`): no client listens, and none could resume it.
+pub(crate) struct StandaloneSink(pub(crate) Arc<Standalone>);
+
+impl MessageSink for StandaloneSink {
+    fn send(&self, msg: JsonRpcMessage) -> bool {
+        self.0.tx.get().is_some_and(|h| h.send(msg))
     }
 }
 
