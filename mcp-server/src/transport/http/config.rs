@@ -250,8 +250,7 @@ impl HttpConfig {
     }
 
     /// A shared store of session records (default: none, sessions live in this process only).
-    /// With one, sessions created by another instance sharing the store are restored on
-    /// first use. See [`SessionStore`].
+    /// See [`SessionStore`] for what is written and when.
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.session_store = Some(store);
         self

@@ -3,9 +3,12 @@
 //! The live part of a session (its pending server→client requests, open streams, typed values)
 //! always stays in the process that serves it. A [`SessionStore`] holds the serialisable part:
 //! the [`SessionRecord`] written on `initialize` (negotiated version, client info and
-//! capabilities, the principal the session is bound to). With a shared store (Redis, a
-//! database), an instance that receives a request for a session it does not know restores the
-//! session from its record instead of answering 404.
+//! capabilities, the principal the session is bound to). The transport writes a record on
+//! `initialize`, touches it on every request of the session (a session whose record is gone
+//! or expired answers 404 everywhere), and deletes it on `DELETE` or expiry. The record holds
+//! everything needed to restore the session on another instance; that restoring step (a
+//! session created with a given id from a record) is not wired yet, so today a request must
+//! reach the instance that created its session (sticky routing).
 //!
 //! Records expire after the session idle timeout unless touched; the store enforces that
 //! itself (a Redis backend would use key TTLs).
