@@ -89,9 +89,11 @@ WORK=$(mktemp -d)
 SERVER_PID=""
 ISSUER_PID=""
 cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  [ -n "$ISSUER_PID" ] && kill "$ISSUER_PID" 2>/dev/null && wait "$ISSUER_PID" 2>/dev/null
+  local rc=$?
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+  if [ -n "$ISSUER_PID" ]; then kill "$ISSUER_PID" 2>/dev/null; wait "$ISSUER_PID" 2>/dev/null; fi
   rm -rf "$WORK"
+  exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -112,12 +114,22 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
+# Waits (30 s at most) until the server accepts connections; fails early when it exits.
+wait_ready() {
+  local i
+  for i in $(seq 300); do
+    kill -0 "$SERVER_PID" 2>/dev/null || return 1
+    "$PROBE" wait "$URL" --timeout-ms 100 2>/dev/null && return 0
+  done
+  return 1
+}
+
 # start_server NAME CMD... : starts CMD pinned to the server CPU; sets SERVER_PID, URL.
 start_server() {
   local name=$1; shift
   "${SERVER_CPU[@]}" "$@" >"$WORK/$name.log" 2>&1 &
   SERVER_PID=$!
-  if ! "$PROBE" wait "$URL" --timeout-ms 30000 || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+  if ! wait_ready; then
     tail -n 20 "$WORK/$name.log" >&2 || true
     die "server $name did not start: $*"
   fi
