@@ -182,7 +182,8 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
     });
 
     // Handshake-era calls whose handler asks for input are served by the multi-round shim.
-    let routed = AssertUnwindSafe(crate::protocol::mrtr::route(server, &name, ctx, params)).catch_unwind();
+    let routed =
+        AssertUnwindSafe(crate::protocol::mrtr::route(server, &name, ctx, params)).catch_unwind();
     let result = tokio::select! {
         r = routed => Some(r),
         () = cancel.cancelled() => None,

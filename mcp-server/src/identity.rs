@@ -61,7 +61,11 @@ impl Scopes {
 
     /// The scopes joined by single spaces, as in a `scope` claim or header parameter.
     pub fn to_space_separated(&self) -> String {
-        self.0.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
+        self.0
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -102,7 +106,11 @@ pub struct OAuthContext {
 impl OAuthContext {
     /// A context for `subject` with `scopes`.
     pub fn new(subject: impl Into<String>, scopes: Scopes) -> Self {
-        OAuthContext { subject: subject.into(), scopes, ..Default::default() }
+        OAuthContext {
+            subject: subject.into(),
+            scopes,
+            ..Default::default()
+        }
     }
 
     /// The principal key sessions are bound to: (issuer, subject, client id, tenant).

@@ -59,10 +59,10 @@ pub mod builder;
 pub mod completion;
 pub mod context;
 mod dispatch;
-pub mod error;
-mod handler;
 #[cfg(doctest)]
 mod docs_tests;
+pub mod error;
+mod handler;
 pub mod identity;
 #[doc(hidden)]
 pub mod macro_support;

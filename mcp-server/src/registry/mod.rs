@@ -149,9 +149,14 @@ impl Registry {
         if let Some(s) = &def.tool.output_schema {
             compile(&def.tool.name, "output", s)?;
         }
-        let param_headers = crate::protocol::headers::validate_tool_headers(&def.tool).map_err(|e| {
-            BuildError::InvalidSchema { tool: def.tool.name.clone(), which: "input", message: e.to_string() }
-        })?;
+        let param_headers =
+            crate::protocol::headers::validate_tool_headers(&def.tool).map_err(|e| {
+                BuildError::InvalidSchema {
+                    tool: def.tool.name.clone(),
+                    which: "input",
+                    message: e.to_string(),
+                }
+            })?;
         Ok(ToolEntry {
             def,
             validator,
