@@ -65,8 +65,8 @@ pub(crate) enum Param {
     Cancel,
     /// `Params<T>`: the whole argument object.
     Params {
-        ty: Type,
-        inner: Type,
+        ty: Box<Type>,
+        inner: Box<Type>,
     },
     Plain(Box<Plain>),
 }
@@ -99,7 +99,7 @@ impl FnInfo {
 
     pub(crate) fn params_type(&self) -> Option<(&Type, &Type)> {
         self.params.iter().find_map(|p| match p {
-            Param::Params { ty, inner } => Some((ty, inner)),
+            Param::Params { ty, inner } => Some((&**ty, &**inner)),
             _ => None,
         })
     }
@@ -367,8 +367,8 @@ fn classify(kind: Kind, pt: &syn::PatType, own: OwnAttrs, cx: &mut Ctxt) -> Para
             );
         }
         return Param::Params {
-            ty: ty.clone(),
-            inner: inner.clone(),
+            ty: Box::new(ty.clone()),
+            inner: Box::new(inner.clone()),
         };
     }
 
