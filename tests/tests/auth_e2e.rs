@@ -687,3 +687,196 @@ async fn python_sdk_client_steps_up_on_insufficient_scope() {
         ]
     );
 }
+
+// --- (b) the conformance suite against the protected fixture --------------------------------
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// `cargo build --release -p conformance-server`, the command `conformance/run.sh` uses.
+async fn build_conformance_server() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = tokio::time::timeout(
+        Duration::from_secs(1800),
+        tokio::process::Command::new(cargo)
+            .args(["build", "--release", "-p", "conformance-server"])
+            .current_dir(root())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the conformance-server build finished in time")
+    .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo build --release -p conformance-server failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = target_dir().join("release/conformance-server");
+    assert!(bin.exists(), "{} was not built", bin.display());
+    bin
+}
+
+/// The fixture in protected mode as a child process (killed on drop), and its URL.
+async fn start_protected_fixture(
+    bin: &Path,
+    issuer: &str,
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::task::JoinHandle<String>,
+) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = tokio::process::Command::new(bin)
+        .args([
+            "--port",
+            "0",
+            "--auth-issuer",
+            issuer,
+            "--auth-audience",
+            AUDIENCE,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("conformance-server starts");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let port = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) =
+                line.strip_prefix("conformance-server listening on http://127.0.0.1:")
+            {
+                return rest.split('/').next().map(str::to_owned);
+            }
+            eprintln!("conformance-server: {line}");
+        }
+        None
+    })
+    .await
+    .expect("conformance-server reported its address in time")
+    .expect("conformance-server printed its listening line");
+    // Keep draining stderr so the server never blocks on a full pipe; the log is returned.
+    let log = tokio::spawn(async move {
+        let mut log = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    (child, format!("http://localhost:{port}/mcp"), log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite_passes_against_the_protected_fixture() {
+    let suite = root().join("conformance/node_modules/.bin/node");
+    if !interop_available("the conformance suite (conformance/node_modules)", &suite) {
+        return;
+    }
+    let bin = build_conformance_server().await;
+    let idp = TestIssuer::start().await.expect("test issuer starts");
+    let (mut child, url, log) = start_protected_fixture(&bin, idp.issuer()).await;
+
+    // The fixture is protected: no token → 401 pointing at its metadata, which names the IdP.
+    let http = reqwest::Client::new();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": PROTOCOL, "capabilities": {},
+                   "clientInfo": {"name": "auth-e2e", "version": "1"}}});
+    let r = post(&http, &url, None, None, &init).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    let prm_url = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
+    assert_eq!(
+        r.challenge,
+        format!(r#"Bearer resource_metadata="{prm_url}""#)
+    );
+    let prm: Value = http
+        .get(&prm_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prm["resource"], url.as_str());
+    assert_eq!(prm["authorization_servers"], json!([idp.issuer()]));
+    // A token of another issuer is refused.
+    let other = TestIssuer::start().await.expect("second issuer starts");
+    let foreign = other.keycloak(AUDIENCE).subject("mallory").sign();
+    let r = post(&http, &url, Some(&foreign), None, &init).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(
+        r.challenge.starts_with(r#"Bearer error="invalid_token""#),
+        "{r:?}"
+    );
+
+    // A valid token (Keycloak-shaped, long enough for the whole run), given to the suite
+    // through run.sh's bearer proxy. Passed in the environment, not on a command line.
+    let token = idp
+        .keycloak(AUDIENCE)
+        .subject("conformance-suite")
+        .scopes(["mcp:read"])
+        .expires_in(3 * 3600)
+        .sign();
+    let r = post(&http, &url, Some(&token), None, &init).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.body["result"]["serverInfo"]["name"],
+        "mcp-rs-conformance-server"
+    );
+
+    let out = tokio::time::timeout(
+        Duration::from_secs(2400),
+        tokio::process::Command::new(root().join("conformance/run.sh"))
+            .args(["--url", &url, "stable", "r2025", "r2026"])
+            .env("MCP_BEARER_TOKEN", &token)
+            .current_dir(root())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("conformance/run.sh finished in time")
+    .expect("conformance/run.sh runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let server_log = log.await.unwrap_or_default();
+    let summary: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("conformance: "))
+        .collect();
+    for line in &summary {
+        println!("{line} [protected fixture]");
+    }
+    let report = || {
+        format!(
+            "conformance/run.sh exit {:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log\n{server_log}",
+            out.status.code()
+        )
+    };
+    assert_eq!(
+        summary.len(),
+        3,
+        "one summary line per profile\n{}",
+        report()
+    );
+    for line in &summary {
+        let counts: Vec<u64> = line
+            .trim_start_matches("conformance: ")
+            .split(',')
+            .take(2)
+            .map(|part| {
+                part.split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("unexpected summary line {line:?}"))
+            })
+            .collect();
+        assert!(counts[0] > 0, "{line}\n{}", report());
+        assert_eq!(counts[1], 0, "{line}\n{}", report());
+    }
+    assert!(out.status.success(), "{}", report());
+}
