@@ -193,7 +193,13 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
     }
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
 
+    // A handler that noticed the cancellation and returned may win the race above; the request
+    // is cancelled either way, and a cancelled request gets no response.
     let result = match result {
+        _ if cancel.is_cancelled() => {
+            tracing::info!(elapsed_us, "request cancelled");
+            return Outcome::NoReply;
+        }
         None => {
             tracing::info!(elapsed_us, "request cancelled");
             return Outcome::NoReply;
