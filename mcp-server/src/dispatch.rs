@@ -193,18 +193,14 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
     }
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
 
-    // A handler that noticed the cancellation and returned may win the race above; the request
-    // is cancelled either way, and a cancelled request gets no response.
+    // `None` means the cancellation won the race above; a handler that noticed the cancellation
+    // and returned may win it too. Either way a cancelled request gets no response.
+    let Some(result) = result.filter(|_| !cancel.is_cancelled()) else {
+        tracing::info!(elapsed_us, "request cancelled");
+        return Outcome::NoReply;
+    };
     let result = match result {
-        _ if cancel.is_cancelled() => {
-            tracing::info!(elapsed_us, "request cancelled");
-            return Outcome::NoReply;
-        }
-        None => {
-            tracing::info!(elapsed_us, "request cancelled");
-            return Outcome::NoReply;
-        }
-        Some(Err(panic)) => {
+        Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
@@ -213,7 +209,7 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
             tracing::error!(elapsed_us, panic = %what, "handler panicked");
             return error(id, ErrorObject::internal_error());
         }
-        Some(Ok(r)) => r,
+        Ok(r) => r,
     };
 
     match result {
@@ -228,7 +224,7 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
             Outcome::Reply(JsonRpcMessage::response(id, value))
         }
         Err(e) => {
-            let outcome = map_error(e, id, &name, &ex, stateless, cancel.is_cancelled());
+            let outcome = map_error(e, id, &name, &ex, stateless);
             match &outcome {
                 Outcome::Reply(JsonRpcMessage::Error(err)) => {
                     tracing::info!(elapsed_us, code = err.error.code, "request failed");
@@ -240,14 +236,7 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
     }
 }
 
-fn map_error(
-    e: McpError,
-    id: RequestId,
-    name: &str,
-    ex: &Exchange,
-    stateless: bool,
-    cancelled: bool,
-) -> Outcome {
+fn map_error(e: McpError, id: RequestId, name: &str, ex: &Exchange, stateless: bool) -> Outcome {
     let error = |e: ErrorObject| Outcome::Reply(JsonRpcMessage::error(Some(id.clone()), e));
     match e.into_kind() {
         ErrorKind::InsufficientScope(required) => {
@@ -271,7 +260,6 @@ fn map_error(
                 error(ErrorObject::internal_error())
             }
         },
-        ErrorKind::Cancelled if cancelled => Outcome::NoReply,
         ErrorKind::Internal(err) => {
             tracing::error!(error = %err, "handler failed");
             error(ErrorObject::internal_error())
