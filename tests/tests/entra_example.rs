@@ -6,10 +6,12 @@
 //! The server runs in-process through `entra_example::run` with the configuration the binary
 //! reads from `ENTRA_*` / `MCP_*` (only the listen port is random).
 
+mod bearer_client;
+
+use bearer_client::Client;
 use entra_example::{Config, run};
 use mcp_server::auth::testing::TestIssuer;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const OTHER_TENANT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
@@ -69,108 +71,6 @@ async fn start(idp: &TestIssuer, tenant: &str, allowed: &str) -> Example {
     }
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    challenge: String,
-    body: Value,
-}
-
-/// One MCP session over raw HTTP with a bearer token.
-struct Client {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    session: Option<String>,
-    next_id: u64,
-}
-
-impl Client {
-    fn new(url: &str, token: &str) -> Self {
-        Client {
-            http: reqwest::Client::new(),
-            url: url.to_owned(),
-            token: token.to_owned(),
-            session: None,
-            next_id: 1,
-        }
-    }
-
-    async fn post(&mut self, msg: Value) -> Reply {
-        let mut req = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .timeout(Duration::from_secs(60))
-            .json(&msg);
-        if let Some(s) = &self.session {
-            req = req.header("mcp-session-id", s);
-        }
-        let res = req.send().await.expect("server answers");
-        let status = res.status().as_u16();
-        let challenge = res
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        if let Some(s) = res.headers().get("mcp-session-id") {
-            self.session = Some(s.to_str().unwrap().to_owned());
-        }
-        let sse = res
-            .headers()
-            .get("content-type")
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-        let text = res.text().await.unwrap();
-        let body = if sse {
-            text.lines()
-                .filter_map(|l| l.strip_prefix("data:"))
-                .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-                .rfind(|m| m.get("id").is_some())
-                .unwrap_or(Value::Null)
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::Null)
-        };
-        Reply {
-            status,
-            challenge,
-            body,
-        }
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> Reply {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.post(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await
-    }
-
-    /// `initialize` + `notifications/initialized`; returns the status of `initialize`.
-    async fn initialize(&mut self) -> Reply {
-        let r = self
-            .request(
-                "initialize",
-                json!({"protocolVersion": "2025-11-25", "capabilities": {},
-                       "clientInfo": {"name": "entra-test", "version": "1"}}),
-            )
-            .await;
-        if r.status == 200 {
-            let n = self
-                .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-                .await;
-            assert_eq!(n.status, 202, "{n:?}");
-        }
-        r
-    }
-
-    async fn call(&mut self, tool: &str, args: Value) -> Reply {
-        self.request("tools/call", json!({"name": tool, "arguments": args}))
-            .await
-    }
-}
-
 fn insufficient_scope(prm_url: &str, scope: &str) -> String {
     format!(
         r#"Bearer error="insufficient_scope", error_description="The access token lacks a required scope", resource_metadata="{prm_url}", scope="{scope}""#
@@ -190,7 +90,7 @@ async fn v2_delegated_scp_is_guarded_per_scope() {
         .scp(["mcp.read", "mcp.write"])
         .sign();
     let mut c = Client::new(&ex.url, &token);
-    assert_eq!(c.initialize().await.status, 200);
+    assert_eq!(c.initialize("entra-test").await.status, 200);
     let r = c.call("whoami", json!({})).await;
     assert_eq!(r.status, 200, "{r:?}");
     let who = &r.body["result"]["structuredContent"];
@@ -229,7 +129,7 @@ async fn v2_app_only_roles_grant_admin() {
         .roles(["mcp.read", "mcp.write", "mcp.admin"])
         .sign();
     let mut c = Client::new(&ex.url, &token);
-    assert_eq!(c.initialize().await.status, 200);
+    assert_eq!(c.initialize("entra-test").await.status, 200);
     let r = c.call("whoami", json!({})).await;
     assert_eq!(
         r.body["result"]["structuredContent"]["scopes"],
@@ -245,7 +145,7 @@ async fn v2_app_only_roles_grant_admin() {
     // An app token with only the read role cannot write.
     let reader = idp.entra_v2_app(TENANT, APP).roles(["mcp.read"]).sign();
     let mut c = Client::new(&ex.url, &reader);
-    assert_eq!(c.initialize().await.status, 200);
+    assert_eq!(c.initialize("entra-test").await.status, 200);
     let r = c.call("add_note", json!({"text": "x"})).await;
     assert_eq!(r.status, 403, "{r:?}");
     assert_eq!(r.challenge, insufficient_scope(&ex.prm_url, "mcp.write"));
@@ -257,7 +157,7 @@ async fn v1_token_with_api_audience() {
     let ex = start(&idp, TENANT, "").await;
     let token = idp.entra_v1(TENANT, APP).scp(["mcp.read"]).sign();
     let mut c = Client::new(&ex.url, &token);
-    assert_eq!(c.initialize().await.status, 200);
+    assert_eq!(c.initialize("entra-test").await.status, 200);
     let r = c.call("whoami", json!({})).await;
     let who = &r.body["result"]["structuredContent"];
     assert_eq!(who["version"], "1.0");
@@ -277,7 +177,11 @@ async fn multi_tenant_allows_listed_tenants_only() {
     for tenant in [TENANT, OTHER_TENANT] {
         let token = idp.entra_v2_delegated(tenant, APP).scp(["mcp.read"]).sign();
         let mut c = Client::new(&ex.url, &token);
-        assert_eq!(c.initialize().await.status, 200, "tenant {tenant}");
+        assert_eq!(
+            c.initialize("entra-test").await.status,
+            200,
+            "tenant {tenant}"
+        );
         let r = c.call("whoami", json!({})).await;
         assert_eq!(r.body["result"]["structuredContent"]["tenant"], tenant);
     }
@@ -286,7 +190,9 @@ async fn multi_tenant_allows_listed_tenants_only() {
         .entra_v2_delegated(FOREIGN_TENANT, APP)
         .scp(["mcp.read", "mcp.write", "mcp.admin"])
         .sign();
-    let r = Client::new(&ex.url, &foreign).initialize().await;
+    let r = Client::new(&ex.url, &foreign)
+        .initialize("entra-test")
+        .await;
     assert_eq!(r.status, 401, "{r:?}");
     assert!(
         r.challenge.starts_with(r#"Bearer error="invalid_token""#),
@@ -306,7 +212,7 @@ async fn graph_tokens_are_rejected() {
         .scp(["User.Read"])
         .header("nonce", json!("kX3b9n1sTq0"))
         .sign();
-    let r = Client::new(&ex.url, &graph).initialize().await;
+    let r = Client::new(&ex.url, &graph).initialize("entra-test").await;
     assert_eq!(r.status, 401, "{r:?}");
     assert!(
         r.challenge.starts_with(r#"Bearer error="invalid_token""#),
@@ -319,14 +225,16 @@ async fn graph_tokens_are_rejected() {
         .scp(["mcp.read"])
         .header("nonce", json!("kX3b9n1sTq0"))
         .sign();
-    let r = Client::new(&ex.url, &nonce).initialize().await;
+    let r = Client::new(&ex.url, &nonce).initialize("entra-test").await;
     assert_eq!(r.status, 401, "{r:?}");
     // A valid token for Graph without a nonce: wrong audience.
     let other_aud = idp
         .entra_v2_delegated(TENANT, GRAPH)
         .scp(["mcp.read"])
         .sign();
-    let r = Client::new(&ex.url, &other_aud).initialize().await;
+    let r = Client::new(&ex.url, &other_aud)
+        .initialize("entra-test")
+        .await;
     assert_eq!(r.status, 401, "{r:?}");
 }
 

@@ -11,6 +11,9 @@
 //!
 //! Without `KEYCLOAK_URL` the tests are skipped with a message, unless `MCP_REQUIRE_KEYCLOAK=1`.
 
+mod bearer_client;
+
+use bearer_client::Client;
 use keycloak_example::{Config, run};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -124,107 +127,13 @@ async fn start(issuer: &str) -> Example {
     }
 }
 
-/// An MCP session over raw HTTP with one bearer token.
-struct Client {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    session: Option<String>,
-    next_id: u64,
-}
-
-/// One HTTP answer: status, `WWW-Authenticate`, and the JSON-RPC message (from JSON or SSE).
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    challenge: String,
-    body: Value,
-}
-
-impl Client {
-    fn new(url: &str, token: &str) -> Self {
-        Client {
-            http: reqwest::Client::new(),
-            url: url.to_owned(),
-            token: token.to_owned(),
-            session: None,
-            next_id: 1,
-        }
-    }
-
-    async fn post(&mut self, msg: Value) -> Reply {
-        let mut req = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .timeout(Duration::from_secs(60))
-            .json(&msg);
-        if let Some(s) = &self.session {
-            req = req.header("mcp-session-id", s);
-        }
-        let res = req.send().await.expect("server answers");
-        let status = res.status().as_u16();
-        let challenge = res
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        if let Some(s) = res.headers().get("mcp-session-id") {
-            self.session = Some(s.to_str().unwrap().to_owned());
-        }
-        let sse = res
-            .headers()
-            .get("content-type")
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-        let text = res.text().await.unwrap();
-        let body = if sse {
-            text.lines()
-                .filter_map(|l| l.strip_prefix("data:"))
-                .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-                .rfind(|m| m.get("id").is_some())
-                .unwrap_or(Value::Null)
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::Null)
-        };
-        Reply {
-            status,
-            challenge,
-            body,
-        }
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> Reply {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.post(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await
-    }
-
-    async fn initialize(&mut self) {
-        let r = self
-            .request(
-                "initialize",
-                json!({"protocolVersion": "2025-11-25", "capabilities": {},
-                       "clientInfo": {"name": "keycloak-test", "version": "1"}}),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{r:?}");
-        assert_eq!(r.body["result"]["serverInfo"]["name"], "keycloak-example");
-        assert!(self.session.is_some(), "a session id is issued");
-        let r = self
-            .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
-        assert_eq!(r.status, 202, "{r:?}");
-    }
-
-    async fn call(&mut self, tool: &str, args: Value) -> Reply {
-        self.request("tools/call", json!({"name": tool, "arguments": args}))
-            .await
-    }
+/// `initialize` + `notifications/initialized` against the example, which must succeed and issue
+/// a session id.
+async fn initialize(c: &mut Client) {
+    let r = c.initialize("keycloak-test").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["result"]["serverInfo"]["name"], "keycloak-example");
+    assert!(c.session.is_some(), "a session id is issued");
 }
 
 fn insufficient_scope(prm_url: &str, scope: &str) -> String {
@@ -325,7 +234,7 @@ async fn client_credentials_token_has_every_scope() {
     let (tok, claims) = token(&issuer, &["client-credentials"]).await;
     assert_eq!(claims["azp"], "mcp-service");
     let mut c = Client::new(&ex.url, &tok);
-    c.initialize().await;
+    initialize(&mut c).await;
     let r = c.call("whoami", json!({})).await;
     assert_eq!(r.status, 200, "{r:?}");
     let who = &r.body["result"]["structuredContent"];
@@ -370,7 +279,7 @@ async fn pkce_user_tokens_are_guarded_per_scope() {
         "{scope}"
     );
     let mut c = Client::new(&ex.url, &demo);
-    c.initialize().await;
+    initialize(&mut c).await;
     let r = c.call("whoami", json!({})).await;
     assert_eq!(
         r.body["result"]["structuredContent"]["client_id"],
@@ -438,7 +347,7 @@ async fn pkce_user_tokens_are_guarded_per_scope() {
 
     // admin: all three scopes.
     let mut a = Client::new(&ex.url, &admin);
-    a.initialize().await;
+    initialize(&mut a).await;
     let r = a.call("reset_notes", json!({})).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["result"]["content"][0]["text"], "1 notes removed");
@@ -458,7 +367,7 @@ async fn pkce_user_tokens_are_guarded_per_scope() {
     )
     .await;
     let mut r_only = Client::new(&ex.url, &reader);
-    r_only.initialize().await;
+    initialize(&mut r_only).await;
     let r = r_only.call("list_notes", json!({})).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["result"]["structuredContent"]["notes"], json!([]));
