@@ -55,6 +55,6 @@ pub use edge::{
     LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, SERVER_BUSY, TRANSPORT_REJECTION,
 };
 pub use event_store::{EventStore, EventStoreLimits, InMemoryEventStore, StoreError, StoredEvent};
-pub use serve::{DEFAULT_GRACE_PERIOD, serve, serve_listener, shutdown_signal};
+pub use serve::{DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, shutdown_signal};
 pub use service::{StreamControl, StreamableHttpService};
 pub use session_store::{InMemorySessionStore, SessionRecord, SessionStore};

@@ -16,9 +16,18 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tower::Service;
+use tower::{Service, ServiceExt as _};
 
 use crate::body::BoxError;
+
+/// The address of the TCP peer a request came from, put into every request's extensions by
+/// [`serve`] and [`serve_listener`].
+///
+/// Per-address limits and trusted-proxy checks read it. When you run the service under your own
+/// accept loop, insert it yourself (`req.extensions_mut().insert(RemoteAddr(peer))`); without it,
+/// address-based features treat the peer as unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RemoteAddr(pub SocketAddr);
 
 /// How long [`serve`] waits for open connections after the shutdown signal.
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
@@ -119,11 +128,12 @@ where
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(target: "mcp_server::http", error = %e, "set_nodelay failed");
         }
+        let svc = service.clone().map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(RemoteAddr(peer));
+            req
+        });
         let conn = builder
-            .serve_connection(
-                TokioIo::new(stream),
-                TowerToHyperService::new(service.clone()),
-            )
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
