@@ -22,7 +22,9 @@ use mcp_server::auth::{
     OAuthProxyConfig, OAuthProxyLayer, ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
 };
 use mcp_server::prelude::*;
-use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
+use mcp_server::transport::http::{
+    CorsLayer, HostGuardLayer, HttpConfig, StreamableHttpService, serve_listener,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::future::Future;
@@ -311,6 +313,7 @@ pub async fn run(
     let entra = config.entra();
     let validator = entra.validator()?;
     let requested = config.requested_scopes();
+    let clients = InMemoryClientRegistrar::new();
 
     // Clients see this server as their authorization server (the proxy), which forwards to
     // Entra's v2 endpoints of the configured tenant.
@@ -321,7 +324,8 @@ pub async fn run(
     )?
     .scopes_supported(requested.clone())
     .registration_path("/register")
-    .metadata_path_suffix(url.path());
+    .metadata_path_suffix(url.path())
+    .registrar(clients.clone());
     if let Some(secret) = &config.client_secret {
         proxy = proxy.client_secret(secret.clone());
     }
@@ -335,9 +339,10 @@ pub async fn run(
     let mcp = StreamableHttpService::new(server(), http.clone());
     let service = tower::ServiceBuilder::new()
         .layer(CorsLayer::from_config(&http))
+        .layer(HostGuardLayer::from_config(&http))
         .layer(prm)
         .layer(OAuthProxyLayer::new(proxy))
-        .layer(ClientRegistrationLayer::new(InMemoryClientRegistrar::new()))
+        .layer(ClientRegistrationLayer::new(clients))
         .layer(auth)
         .service(mcp.clone());
     serve_listener(

@@ -79,6 +79,7 @@ pub mod meta_bridge;
 pub mod metadata;
 pub mod proxy;
 pub mod registration;
+pub mod server;
 #[cfg(feature = "auth-testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth-testing")))]
 pub mod testing;

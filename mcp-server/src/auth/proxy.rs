@@ -8,19 +8,33 @@
 //!   whose `authorization_endpoint` and `token_endpoint` point at this server, with
 //!   `code_challenge_methods_supported: ["S256"]` and, when configured,
 //!   `registration_endpoint`.
-//! - `GET /authorize?...` → `302` to the upstream authorization endpoint with the same
-//!   parameters, `client_id` replaced by the upstream application id (and `resource` dropped,
-//!   which Entra v2 rejects next to scopes, unless configured otherwise).
-//! - `POST /token` → forwarded to the upstream token endpoint with the upstream `client_id` and
-//!   the confidential client secret injected (`client_secret_basic` or `client_secret_post`, as
-//!   the upstream advertises; basic when it advertises nothing, the RFC 8414 default). Status
-//!   and body are relayed. When the upstream cannot be reached: 502 with a JSON error.
+//! - `GET /authorize?...` → checked first: the `client_id` must be registered with the
+//!   [`registrar`](OAuthProxyConfig::registrar) and the `redirect_uri` must be one it
+//!   registered (else a `400` HTML error page, never a redirect); `response_type=code` and PKCE
+//!   with `code_challenge_method=S256` are required (else a redirect to the registered URI with
+//!   `error=unsupported_response_type` / `invalid_request` and the `state`). Then `302` to the
+//!   upstream authorization endpoint with the same parameters, `client_id` replaced by the
+//!   upstream application id (and `resource` dropped, which Entra v2 rejects next to scopes,
+//!   unless configured otherwise).
+//! - `POST /token` → only `authorization_code` (with `code`, `code_verifier` and a registered
+//!   `redirect_uri` of a registered `client_id`) and `refresh_token` (with a registered
+//!   `client_id`); anything else is refused locally (`unsupported_grant_type`,
+//!   `invalid_request`, `invalid_grant`, `invalid_client` 401) without contacting the
+//!   upstream. Accepted requests are forwarded (known parameters only) with the upstream
+//!   `client_id` and the confidential client secret injected (`client_secret_basic` or
+//!   `client_secret_post`, as the upstream advertises; basic when it advertises nothing, the
+//!   RFC 8414 default). Status and body are relayed. When the upstream cannot be reached: 502.
+//!
+//! Without a registrar every client is unknown. Put a
+//! [`HostGuardLayer`](crate::transport::http::HostGuardLayer) outside this layer.
 //!
 //! The server still never mints tokens: every token comes from the upstream IdP.
 
 use super::ConfigError;
 use super::challenge::json_error;
 use super::discovery::{AuthorizationServerMetadata, DiscoveryPolicy, OidcDiscovery};
+use super::registration::{ClientRegistrar, RegisteredClient};
+use super::server::page::error_page;
 use super::util::{default_client, json_response, read_limited};
 use crate::body::{Body, BoxError};
 use base64::Engine as _;
@@ -55,6 +69,7 @@ pub struct OAuthProxyConfig {
     strip_resource: bool,
     metadata_suffixes: Vec<String>,
     client: reqwest::Client,
+    clients: Option<Arc<dyn ClientRegistrar>>,
 }
 
 impl fmt::Debug for OAuthProxyConfig {
@@ -140,6 +155,7 @@ impl OAuthProxyConfig {
             strip_resource: true,
             metadata_suffixes: Vec::new(),
             client: default_client(),
+            clients: None,
         })
     }
 
@@ -176,6 +192,14 @@ impl OAuthProxyConfig {
     pub fn metadata_path_suffix(mut self, suffix: &str) -> Self {
         self.metadata_suffixes
             .push(suffix.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The clients allowed to use `/authorize` and `/token` (share it with the
+    /// [`ClientRegistrationLayer`](super::ClientRegistrationLayer); without one, every client
+    /// is refused).
+    pub fn registrar(mut self, registrar: impl ClientRegistrar) -> Self {
+        self.clients = Some(Arc::new(registrar));
         self
     }
 
@@ -282,6 +306,56 @@ fn bad_gateway() -> Response<Body> {
     )
 }
 
+/// Request parameters, each at most once (RFC 6749 §3.1: repeated parameters are an error).
+struct Params<'a>(&'a [(String, String)]);
+
+impl<'a> Params<'a> {
+    fn new(pairs: &'a [(String, String)]) -> Result<Self, ()> {
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(k2, _)| k2 == k) {
+                return Err(());
+            }
+        }
+        Ok(Params(pairs))
+    }
+
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `302` to the client's (already verified) redirect URI with an RFC 6749 §4.1.2.1 error.
+fn redirect_error(
+    redirect_uri: &str,
+    error: &str,
+    description: &str,
+    state: Option<&str>,
+) -> Response<Body> {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return error_page(error, description);
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("error", error)
+            .append_pair("error_description", description);
+        if let Some(state) = state {
+            q.append_pair("state", state);
+        }
+    }
+    let Ok(location) = HeaderValue::from_str(url.as_str()) else {
+        return error_page(error, description);
+    };
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = StatusCode::FOUND;
+    res.headers_mut().insert(LOCATION, location);
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -302,17 +376,68 @@ impl ProxyState {
             .collect()
     }
 
+    async fn registered(&self, client_id: Option<&str>) -> Option<RegisteredClient> {
+        let clients = self.cfg.clients.as_ref()?;
+        clients.get(client_id?).await
+    }
+
+    /// The checks of `/authorize` before anything goes upstream: `Err` is the answer.
+    async fn check_authorize(&self, pairs: &[(String, String)]) -> Result<(), Response<Body>> {
+        let Ok(p) = Params::new(pairs) else {
+            return Err(error_page(
+                "invalid_request",
+                "A parameter of the authorization request is repeated.",
+            ));
+        };
+        let Some(client) = self.registered(p.get("client_id")).await else {
+            return Err(error_page(
+                "invalid_client",
+                "The application is not registered with this server.",
+            ));
+        };
+        let Some(redirect) = p
+            .get("redirect_uri")
+            .filter(|r| client.metadata.redirect_uris.iter().any(|u| u == r))
+        else {
+            return Err(error_page(
+                "invalid_request",
+                "The redirect URI is missing or not registered for this application.",
+            ));
+        };
+        let error = if p.get("response_type") != Some("code") {
+            Some(("unsupported_response_type", "response_type must be code"))
+        } else if p.get("code_challenge_method") != Some("S256") {
+            Some((
+                "invalid_request",
+                "PKCE with code_challenge_method=S256 is required",
+            ))
+        } else if p.get("code_challenge").is_none_or(str::is_empty) {
+            Some(("invalid_request", "code_challenge is required"))
+        } else {
+            None
+        };
+        match error {
+            Some((code, description)) => {
+                Err(redirect_error(redirect, code, description, p.get("state")))
+            }
+            None => Ok(()),
+        }
+    }
+
     async fn authorize(&self, query: Option<&str>) -> Response<Body> {
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        if let Err(res) = self.check_authorize(&pairs).await {
+            return res;
+        }
         let Some(up) = self.cfg.upstream().await else {
             return bad_gateway();
         };
         let Some(endpoint) = up.authorization_endpoint.as_deref() else {
             return bad_gateway();
         };
-        let pairs: Vec<(String, String)> =
-            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .into_owned()
-                .collect();
         let mut pairs = self.rewrite_params(pairs);
         if !pairs.iter().any(|(k, _)| k == "client_id") {
             pairs.push(("client_id".into(), self.cfg.client_id.clone()));
@@ -334,15 +459,70 @@ impl ProxyState {
         res
     }
 
+    /// The checks of `/token` before anything goes upstream: `Ok` holds the parameters that
+    /// may be forwarded, `Err` the answer.
+    async fn check_token(&self, body: &[u8]) -> Result<Vec<(String, String)>, Response<Body>> {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+        let invalid = |d: &str| json_error(StatusCode::BAD_REQUEST, "invalid_request", d);
+        let Ok(p) = Params::new(&pairs) else {
+            return Err(invalid("A parameter is repeated"));
+        };
+        let required: &[&str] = match p.get("grant_type") {
+            None => return Err(invalid("grant_type is required")),
+            Some("authorization_code") => &["code", "redirect_uri", "code_verifier"],
+            Some("refresh_token") => &["refresh_token"],
+            Some(_) => {
+                return Err(json_error(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    "Only authorization_code and refresh_token are supported",
+                ));
+            }
+        };
+        if let Some(missing) = required.iter().find(|k| p.get(k).is_none_or(str::is_empty)) {
+            return Err(invalid(&format!("{missing} is required")));
+        }
+        let Some(client) = self.registered(p.get("client_id")).await else {
+            return Err(json_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Unknown client_id",
+            ));
+        };
+        if let Some(r) = p.get("redirect_uri") {
+            if !client.metadata.redirect_uris.iter().any(|u| u == r) {
+                return Err(json_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "redirect_uri is not registered for this client",
+                ));
+            }
+        }
+        const FORWARDED: [&str; 6] = [
+            "grant_type",
+            "code",
+            "redirect_uri",
+            "code_verifier",
+            "refresh_token",
+            "scope",
+        ];
+        Ok(pairs
+            .into_iter()
+            .filter(|(k, _)| FORWARDED.contains(&k.as_str()))
+            .collect())
+    }
+
     async fn token(&self, body: &[u8]) -> Response<Body> {
+        let mut pairs = match self.check_token(body).await {
+            Ok(p) => p,
+            Err(res) => return res,
+        };
         let Some(up) = self.cfg.upstream().await else {
             return bad_gateway();
         };
         let Some(endpoint) = up.token_endpoint.clone() else {
             return bad_gateway();
         };
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-        let mut pairs = self.rewrite_params(pairs);
         let methods = &up.token_endpoint_auth_methods_supported;
         let use_post = methods.iter().any(|m| m == "client_secret_post")
             && !methods.iter().any(|m| m == "client_secret_basic");

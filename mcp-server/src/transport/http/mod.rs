@@ -39,6 +39,7 @@ mod cors;
 mod edge;
 mod event_store;
 mod guard;
+mod host_guard_layer;
 mod serve;
 mod service;
 mod session_store;
@@ -55,6 +56,7 @@ pub use edge::{
     LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, SERVER_BUSY, TRANSPORT_REJECTION,
 };
 pub use event_store::{EventStore, EventStoreLimits, InMemoryEventStore, StoreError, StoredEvent};
+pub use host_guard_layer::{HostGuardLayer, HostGuardService};
 pub use serve::{DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, shutdown_signal};
 pub use service::{StreamControl, StreamableHttpService};
 pub use session_store::{InMemorySessionStore, SessionRecord, SessionStore};
