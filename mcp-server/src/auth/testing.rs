@@ -1,7 +1,31 @@
 //! A local OAuth issuer for tests (feature `auth-testing`): OIDC discovery, RFC 8414 metadata,
-//! JWKS and a client-credentials token endpoint on `127.0.0.1:<random port>`, signing RS256
-//! and ES256 tokens shaped like Keycloak and Entra (v1, v2 delegated, v2 app-only), with key
-//! rotation and outage switches.
+//! JWKS, an authorization endpoint and a token endpoint (client credentials, authorization code
+//! with PKCE, refresh token) on `127.0.0.1:<random port>`, signing RS256 and ES256 tokens shaped
+//! like Keycloak and Entra (v1, v2 delegated, v2 app-only), with key rotation and outage
+//! switches.
+//!
+//! # Authorization-code flow
+//! `GET /authorize` (also `/protocol/openid-connect/auth` and `/<tenant>/oauth2/v2.0/authorize`)
+//! checks the `client_id` (added with [`TestIssuer::add_client`] or
+//! [`TestIssuer::add_public_client`]) and the exact `redirect_uri` (added with
+//! [`TestIssuer::add_redirect_uri`]); either wrong → `400` HTML page, no redirect. Then it
+//! requires `response_type=code` (else `error=unsupported_response_type`),
+//! `code_challenge_method=S256` with a well-formed `code_challenge` (else
+//! `error=invalid_request`) and allowed scopes (else `error=invalid_scope`), each sent to the
+//! redirect URI with `state`. Otherwise the configured test user ([`TestIssuer::set_user`]) is
+//! logged in without UI: `302` to `redirect_uri?code=...&state=...`. Codes live 60 s.
+//!
+//! `POST /token` with `grant_type=authorization_code` authenticates the client
+//! (`client_secret_basic` / `client_secret_post` as advertised, or `client_id` alone for a
+//! public client), then requires the code to be live, unused and issued to that client (else
+//! `invalid_grant`; a second use also revokes the refresh tokens issued from it), the same
+//! `redirect_uri` and a `code_verifier` matching the challenge (else `invalid_grant`; the code is
+//! spent). The answer has `access_token` (shape set by [`TestIssuer::set_token_shape`]),
+//! `refresh_token`, `scope`, `expires_in` and, when `openid` was granted, an `id_token`
+//! (`aud` = the client, `nonce` from the authorization request). `grant_type=refresh_token`
+//! requires a live refresh token issued to the same client, and rotates it (the old one is
+//! spent); `scope` may narrow the grant. Every other grant but `client_credentials` →
+//! `unsupported_grant_type`.
 //!
 //! RSA keys are generated once per process and shared by all issuers (RSA key generation is
 //! slow); EC keys are generated per rotation.
@@ -41,6 +65,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+mod code_flow;
 
 struct RsaMaterial {
     encoding: EncodingKey,
@@ -137,8 +163,34 @@ pub struct RecordedRequest {
 }
 
 struct Client {
-    secret: String,
+    /// `None`: a public client (authenticates with `client_id` alone, no client credentials).
+    secret: Option<String>,
     scopes: Vec<String>,
+}
+
+/// The shape of access tokens from the authorization-code and refresh-token grants (set with
+/// [`TestIssuer::set_token_shape`]; client-credentials tokens are always Keycloak-shaped).
+/// The audience is [`TestIssuer::set_token_audience`]'s; the subject is the test user.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TokenShape {
+    /// `iss` = [`TestIssuer::issuer`], `aud` = `[audience, "account"]`, `azp` = the client,
+    /// `scope` = the granted scopes (OIDC scopes included), `typ: Bearer`.
+    #[default]
+    Keycloak,
+    /// Entra v2 delegated: `iss` = `<base>/<tenant>/v2.0`, `aud` = audience, `ver: 2.0`,
+    /// `azp` = the client, `tid`, `oid`, `scp` = the granted API scopes with any
+    /// `api://<app>/` prefix removed (`.default` grants all of the client's scopes).
+    EntraV2 {
+        /// The tenant id (`tid`).
+        tenant: String,
+    },
+    /// Entra v1 delegated: `iss` = `<base>/<tenant>/`, `aud` = audience, `ver: 1.0`,
+    /// `appid` = the client, `tid`, `oid`, `upn`, `scp` as for v2.
+    EntraV1 {
+        /// The tenant id (`tid`).
+        tenant: String,
+    },
 }
 
 struct State {
@@ -154,6 +206,7 @@ struct State {
     token_auth_methods: Mutex<Vec<String>>,
     default_audience: Mutex<String>,
     opaque: Mutex<HashMap<String, Value>>,
+    flow: Mutex<code_flow::CodeFlow>,
 }
 
 /// A running local issuer. Dropping it stops the server.
@@ -230,6 +283,7 @@ impl TestIssuer {
             ]),
             default_audience: Mutex::new("mcp-server".to_owned()),
             opaque: Mutex::new(HashMap::new()),
+            flow: Mutex::new(code_flow::CodeFlow::default()),
         });
         let st = state.clone();
         let task = tokio::spawn(async move {
@@ -368,11 +422,95 @@ impl TestIssuer {
             c.insert(
                 client_id.to_owned(),
                 Client {
-                    secret: secret.to_owned(),
+                    secret: Some(secret.to_owned()),
                     scopes: scopes.into_iter().map(Into::into).collect(),
                 },
             );
         }
+    }
+
+    /// Registers a public client (no secret: it authenticates at the token endpoint with
+    /// `client_id` alone and PKCE) allowed `scopes`. Add its redirect URIs with
+    /// [`add_redirect_uri`](Self::add_redirect_uri). It cannot use client credentials.
+    pub fn add_public_client<I, S>(&self, client_id: &str, scopes: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        if let Ok(mut c) = self.state.clients.lock() {
+            c.insert(
+                client_id.to_owned(),
+                Client {
+                    secret: None,
+                    scopes: scopes.into_iter().map(Into::into).collect(),
+                },
+            );
+        }
+    }
+
+    /// Allows `uri` (exact string match) as a `redirect_uri` of `client_id` at `/authorize`.
+    /// Independent of [`add_client`](Self::add_client), which may be called before or after.
+    pub fn add_redirect_uri(&self, client_id: &str, uri: &str) {
+        if let Ok(mut f) = self.state.flow.lock() {
+            f.redirect_uris
+                .entry(client_id.to_owned())
+                .or_default()
+                .push(uri.to_owned());
+        }
+    }
+
+    /// The subject (`sub`, and `preferred_username` / `oid` / `upn` as the shape has them) that
+    /// `/authorize` logs in from now on (default `test-user`).
+    pub fn set_user(&self, subject: &str) {
+        if let Ok(mut f) = self.state.flow.lock() {
+            subject.clone_into(&mut f.user);
+        }
+    }
+
+    /// The next `/authorize` request that passes the client and redirect-URI checks redirects
+    /// with `error=<error>` (and `state`) instead of a code, like a user who declines
+    /// (`access_denied`) or an IdP failure (`server_error`). One-shot.
+    pub fn fail_next_authorize(&self, error: &str) {
+        if let Ok(mut f) = self.state.flow.lock() {
+            f.fail_next = Some(error.to_owned());
+        }
+    }
+
+    /// The shape of tokens from the authorization-code and refresh-token grants (default
+    /// [`TokenShape::Keycloak`]).
+    pub fn set_token_shape(&self, shape: TokenShape) {
+        if let Ok(mut f) = self.state.flow.lock() {
+            f.shape = shape;
+        }
+    }
+
+    /// `expires_in` (and `exp - iat`) of tokens from the authorization-code and refresh-token
+    /// grants, in seconds (default 300).
+    pub fn set_access_token_lifetime(&self, secs: u32) {
+        if let Ok(mut f) = self.state.flow.lock() {
+            f.access_ttl = i64::from(secs);
+        }
+    }
+
+    /// The query parameters of the latest `/authorize` requests (at most 100, oldest first).
+    #[must_use]
+    pub fn authorize_requests(&self) -> Vec<HashMap<String, String>> {
+        self.state
+            .flow
+            .lock()
+            .map(|f| f.authorize_requests.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Revokes every refresh token issued so far (the next refresh → `invalid_grant`).
+    pub fn revoke_refresh_tokens(&self) {
+        code_flow::revoke_all(&self.state);
+    }
+
+    /// How many refresh tokens are live (issued, not expired, not spent or revoked).
+    #[must_use]
+    pub fn live_refresh_tokens(&self) -> usize {
+        code_flow::live_refresh_tokens(&self.state)
     }
 
     /// The audience of tokens from the token endpoint (default `mcp-server`).
@@ -842,11 +980,12 @@ async fn handle(st: &State, req: Request<Incoming>) -> Res {
                 return json_res(StatusCode::OK, &metadata(st, &iss, false));
             }
         }
-        if path == format!("{p}/authorize") {
-            let mut r = Response::new(Full::new(Bytes::from_static(b"test issuer: authorize")));
-            r.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-            return r;
+        if is(&[
+            format!("{p}/authorize"),
+            format!("{p}/protocol/openid-connect/auth"),
+        ]) || path.ends_with("/oauth2/v2.0/authorize")
+        {
+            return code_flow::authorize(st, req.uri().query());
         }
     }
     if req.method() == Method::POST
@@ -885,9 +1024,10 @@ async fn introspect(st: &State, req: Request<Incoming>) -> Res {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let authenticated = basic_credentials(authorization.as_deref()).is_some_and(|(id, secret)| {
-        st.clients
-            .lock()
-            .is_ok_and(|c| c.get(&id).is_some_and(|c| c.secret == secret))
+        st.clients.lock().is_ok_and(|c| {
+            c.get(&id)
+                .is_some_and(|c| c.secret.as_ref() == Some(&secret))
+        })
     });
     if !authenticated {
         return json_res(
@@ -914,6 +1054,75 @@ async fn introspect(st: &State, req: Request<Incoming>) -> Res {
     }
 }
 
+/// A `400` HTML page for `/authorize` requests that must not redirect; `message` is static
+/// text, never request input.
+fn bad_request_page(message: &str) -> Res {
+    let html = format!(
+        "<!doctype html><html><head><title>Test issuer: bad request</title></head>\
+         <body><h1>Bad request</h1><p>{message}</p></body></html>"
+    );
+    let mut r = Response::new(Full::new(Bytes::from(html)));
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// An RFC 6749 error with a description.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Res {
+    json_res(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+/// Signs `claims` with the current RSA key (RS256, `kid` = the current RSA kid).
+fn sign_rs256(st: &State, claims: &Value) -> Option<String> {
+    let g = st.keys.lock().map(|r| r.generation).unwrap_or(0);
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some(KeyRing::rsa_kid(g));
+    encode(&h, claims, &rsa_pool()[g % RSA_POOL_SIZE].encoding).ok()
+}
+
+/// Client authentication at the token endpoint: the advertised secret methods, or `client_id`
+/// alone (no credentials) for a public client.
+fn authenticate_client(
+    st: &State,
+    authorization: Option<&str>,
+    form: &HashMap<String, String>,
+) -> Option<(code_flow::TokenClient, Vec<String>)> {
+    let methods = st
+        .token_auth_methods
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    let basic = basic_credentials(authorization);
+    let clients = st.clients.lock().ok()?;
+    if basic.is_none() && authorization.is_none() && form.get("client_secret").is_none() {
+        let id = form.get("client_id")?;
+        let c = clients.get(id).filter(|c| c.secret.is_none())?;
+        let client = code_flow::TokenClient {
+            id: id.clone(),
+            public: true,
+        };
+        return Some((client, c.scopes.clone()));
+    }
+    let (id, secret) = match (basic, form.get("client_id"), form.get("client_secret")) {
+        (Some(c), _, _) if methods.iter().any(|m| m == "client_secret_basic") => c,
+        (None, Some(id), Some(secret)) if methods.iter().any(|m| m == "client_secret_post") => {
+            (id.clone(), secret.clone())
+        }
+        _ => return None,
+    };
+    let c = clients
+        .get(&id)
+        .filter(|c| c.secret.as_ref() == Some(&secret))?;
+    let scopes = c.scopes.clone();
+    Some((code_flow::TokenClient { id, public: false }, scopes))
+}
+
 async fn token(st: &State, req: Request<Incoming>) -> Res {
     let authorization = req
         .headers()
@@ -933,48 +1142,40 @@ async fn token(st: &State, req: Request<Incoming>) -> Res {
             form: form.clone(),
         });
     }
-    let methods = st
-        .token_auth_methods
-        .lock()
-        .map(|m| m.clone())
-        .unwrap_or_default();
-    let basic = basic_credentials(authorization.as_deref());
-    let creds = match (basic, form.get("client_id"), form.get("client_secret")) {
-        (Some(c), _, _) if methods.iter().any(|m| m == "client_secret_basic") => Some(c),
-        (None, Some(id), Some(secret)) if methods.iter().any(|m| m == "client_secret_post") => {
-            Some((id.clone(), secret.clone()))
-        }
-        _ => None,
-    };
-    let invalid_client = || {
-        json_res(
+    let Some((client, allowed)) = authenticate_client(st, authorization.as_deref(), &form) else {
+        return json_res(
             StatusCode::UNAUTHORIZED,
             &json!({"error": "invalid_client"}),
-        )
+        );
     };
-    let Some((client_id, secret)) = creds else {
-        return invalid_client();
-    };
-    let allowed = {
-        let Ok(clients) = st.clients.lock() else {
-            return invalid_client();
-        };
-        match clients.get(&client_id) {
-            Some(c) if c.secret == secret => c.scopes.clone(),
-            _ => return invalid_client(),
+    match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") if !client.public => {
+            client_credentials(st, &client.id, allowed, &form)
         }
-    };
-    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return json_res(
+        Some("client_credentials") => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "public clients cannot use client credentials",
+        ),
+        Some("authorization_code") => code_flow::exchange_code(st, &client, &form),
+        Some("refresh_token") => code_flow::refresh(st, &client, &form),
+        _ => json_res(
             StatusCode::BAD_REQUEST,
             &json!({"error": "unsupported_grant_type"}),
-        );
+        ),
     }
+}
+
+fn client_credentials(
+    st: &State,
+    client_id: &str,
+    allowed: Vec<String>,
+    form: &HashMap<String, String>,
+) -> Res {
     let granted: Vec<String> = match form.get("scope") {
         Some(requested) => {
             let requested: Vec<&str> = requested.split_ascii_whitespace().collect();
-            if let Some(bad) = requested.iter().find(|r| !allowed.iter().any(|a| a == *r)) {
-                let _ = bad;
+            if requested.iter().any(|r| !allowed.iter().any(|a| a == *r)) {
                 return json_res(StatusCode::BAD_REQUEST, &json!({"error": "invalid_scope"}));
             }
             requested.into_iter().map(str::to_owned).collect()
@@ -987,15 +1188,12 @@ async fn token(st: &State, req: Request<Incoming>) -> Res {
         .map(|a| a.clone())
         .unwrap_or_default();
     let t = now();
-    let ring_g = st.keys.lock().map(|r| r.generation).unwrap_or(0);
     let claims = json!({
         "iss": st.issuer, "aud": [audience, "account"], "sub": format!("service-account-{client_id}"),
         "azp": client_id, "typ": "Bearer", "scope": granted.join(" "),
         "iat": t, "nbf": t, "exp": t + 300, "jti": uuid::Uuid::new_v4().to_string(),
     });
-    let mut h = Header::new(Algorithm::RS256);
-    h.kid = Some(KeyRing::rsa_kid(ring_g));
-    let Ok(token) = encode(&h, &claims, &rsa_pool()[ring_g % RSA_POOL_SIZE].encoding) else {
+    let Some(token) = sign_rs256(st, &claims) else {
         return json_res(
             StatusCode::INTERNAL_SERVER_ERROR,
             &json!({"error": "server_error"}),
