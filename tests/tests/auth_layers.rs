@@ -1,5 +1,6 @@
-//! Protected-resource metadata, OAuth proxy, dynamic client registration, the `_meta.oauth`
-//! bridge, validator chains and discovery, driven through tower with a local fake upstream.
+//! Protected-resource metadata, the `_meta.oauth` bridge, validator chains and discovery,
+//! driven through tower with a local fake upstream. (The authorization-server façade and its
+//! registration endpoint are tested in `oauth_facade.rs` and `oauth_token_hole.rs`.)
 
 mod auth_common;
 
@@ -8,8 +9,7 @@ use http::Request;
 use mcp_server::auth::discovery::DiscoveryError;
 use mcp_server::auth::testing::TestIssuer;
 use mcp_server::auth::{
-    AuthorizationLayer, AuthorizationServerMetadata, ClientRegistrationLayer, DiscoveryPolicy,
-    InMemoryClientRegistrar, JwtValidator, OAuthProxyConfig, OAuthProxyLayer,
+    AuthorizationLayer, AuthorizationServerMetadata, DiscoveryPolicy, JwtValidator,
     OAuthRequestMetaLayer, OidcDiscovery, ProtectedResourceMetadata,
     ProtectedResourceMetadataLayer, StaticKeyValidator, ValidatorChain,
 };
@@ -181,183 +181,6 @@ async fn discovery_order_issuer_match_and_policy() {
             .err(),
         Some(DiscoveryError::NotFound)
     );
-}
-
-fn proxy(idp: &TestIssuer) -> OAuthProxyLayer {
-    OAuthProxyLayer::new(
-        OAuthProxyConfig::discover("https://mcp.example.com", idp.issuer(), "upstream-app")
-            .unwrap()
-            .client_secret("upstream-secret")
-            .scopes_supported(["mcp:read"])
-            .registration_path("/register")
-            .metadata_path_suffix("/mcp"),
-    )
-}
-
-#[tokio::test]
-async fn proxy_serves_metadata_and_redirects_authorize() {
-    let idp = TestIssuer::start().await.unwrap();
-    let svc = proxy(&idp).layer(whoami());
-    let expected = json!({
-        "issuer": "https://mcp.example.com",
-        "authorization_endpoint": "https://mcp.example.com/authorize",
-        "token_endpoint": "https://mcp.example.com/token",
-        "registration_endpoint": "https://mcp.example.com/register",
-        "scopes_supported": ["mcp:read"],
-        "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "code_challenge_methods_supported": ["S256"],
-    });
-    for path in [
-        "/.well-known/oauth-authorization-server",
-        "/.well-known/oauth-authorization-server/mcp",
-    ] {
-        let a = send(svc.clone(), get(path)).await;
-        assert_eq!(a.status, 200);
-        assert_eq!(a.json(), expected);
-    }
-    let a = send(
-        svc,
-        get("/authorize?response_type=code&client_id=dyn-client&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&scope=mcp%3Aread&code_challenge=abc&code_challenge_method=S256&state=xyz&resource=https%3A%2F%2Fmcp.example.com%2Fmcp"),
-    )
-    .await;
-    assert_eq!(a.status, 302);
-    assert_eq!(
-        a.headers["location"],
-        format!(
-            "{}?response_type=code&client_id=upstream-app&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&scope=mcp%3Aread&code_challenge=abc&code_challenge_method=S256&state=xyz",
-            idp.authorization_endpoint()
-        )
-    );
-}
-
-async fn token_via_proxy(idp: &TestIssuer) -> Answer {
-    let req = Request::post("/token")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(
-            "grant_type=client_credentials&client_id=dyn-client&scope=mcp%3Aread",
-        ))
-        .unwrap();
-    send(proxy(idp).layer(whoami()), req).await
-}
-
-#[tokio::test]
-async fn proxy_token_injects_secret_as_upstream_advertises() {
-    let idp = TestIssuer::start().await.unwrap();
-    idp.add_client("upstream-app", "upstream-secret", ["mcp:read"]);
-
-    idp.set_token_auth_methods(["client_secret_basic"]);
-    let a = token_via_proxy(&idp).await;
-    assert_eq!(a.status, 200, "{:?}", a.json());
-    assert_eq!(a.headers["cache-control"], "no-store");
-    assert!(a.json()["access_token"].is_string());
-    let r = idp.token_requests().pop().unwrap();
-    // base64("upstream-app:upstream-secret")
-    assert_eq!(
-        r.authorization.as_deref(),
-        Some("Basic dXBzdHJlYW0tYXBwOnVwc3RyZWFtLXNlY3JldA==")
-    );
-    assert_eq!(r.form.get("client_id"), None);
-    assert_eq!(r.form.get("client_secret"), None);
-
-    idp.set_token_auth_methods(["client_secret_post"]);
-    let a = token_via_proxy(&idp).await;
-    assert_eq!(a.status, 200, "{:?}", a.json());
-    let r = idp.token_requests().pop().unwrap();
-    assert_eq!(r.authorization, None);
-    assert_eq!(
-        r.form.get("client_id").map(String::as_str),
-        Some("upstream-app")
-    );
-    assert_eq!(
-        r.form.get("client_secret").map(String::as_str),
-        Some("upstream-secret")
-    );
-
-    // Upstream errors are relayed with their status and body.
-    idp.add_client("upstream-app", "another-secret", ["mcp:read"]);
-    let a = token_via_proxy(&idp).await;
-    assert_eq!(a.status, 401);
-    assert_eq!(a.json(), json!({"error": "invalid_client"}));
-}
-
-#[tokio::test]
-async fn proxy_upstream_failure_is_502_json() {
-    let mut upstream = AuthorizationServerMetadata::new("http://127.0.0.1:9");
-    upstream.authorization_endpoint = Some("http://127.0.0.1:9/authorize".into());
-    upstream.token_endpoint = Some("http://127.0.0.1:9/token".into());
-    let l = OAuthProxyLayer::new(
-        OAuthProxyConfig::new("https://mcp.example.com", upstream, "app")
-            .unwrap()
-            .client_secret("s"),
-    );
-    let req = Request::post("/token")
-        .body(Body::from("grant_type=client_credentials"))
-        .unwrap();
-    let a = send(l.layer(whoami()), req).await;
-    assert_eq!(a.status, 502);
-    assert_eq!(
-        a.json(),
-        json!({"error": "server_error", "error_description": "The upstream authorization server could not be reached"})
-    );
-    // Discovery failure is a 502 too.
-    let idp = TestIssuer::start().await.unwrap();
-    idp.set_outage(true);
-    let a = send(proxy(&idp).layer(whoami()), get("/authorize?client_id=x")).await;
-    assert_eq!(a.status, 502);
-}
-
-#[tokio::test]
-async fn dynamic_client_registration() {
-    let registrar = InMemoryClientRegistrar::new();
-    let svc = ClientRegistrationLayer::new(registrar.clone()).layer(whoami());
-    let req = Request::post("/register")
-        .header("content-type", "application/json")
-        .body(Body::from(
-            json!({"redirect_uris": ["http://localhost:6274/oauth/callback"], "client_name": "Inspector",
-                   "token_endpoint_auth_method": "client_secret_basic"}).to_string(),
-        ))
-        .unwrap();
-    let a = send(svc.clone(), req).await;
-    assert_eq!(a.status, 201);
-    let v = a.json();
-    assert!(v["client_id"].as_str().is_some_and(|s| !s.is_empty()));
-    assert!(v["client_id_issued_at"].as_u64().is_some());
-    assert_eq!(v["client_name"], "Inspector");
-    assert_eq!(
-        v["redirect_uris"],
-        json!(["http://localhost:6274/oauth/callback"])
-    );
-    assert_eq!(v["token_endpoint_auth_method"], "none");
-    assert_eq!(
-        v["grant_types"],
-        json!(["authorization_code", "refresh_token"])
-    );
-    assert_eq!(registrar.len(), 1);
-
-    let bad = Request::post("/register")
-        .body(Body::from(
-            json!({"redirect_uris": ["http://evil.example.com/cb"]}).to_string(),
-        ))
-        .unwrap();
-    let a = send(svc.clone(), bad).await;
-    assert_eq!(a.status, 400);
-    assert_eq!(
-        a.json(),
-        json!({"error": "invalid_redirect_uri", "error_description": "http redirect URIs must use a loopback host"})
-    );
-    let a = send(
-        svc.clone(),
-        Request::post("/register").body(Body::from("{")).unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (a.status.as_u16(), a.json()["error"].clone()),
-        (400, json!("invalid_client_metadata"))
-    );
-    assert_eq!(send(svc, get("/register")).await.status, 405);
-    assert_eq!(registrar.len(), 1);
 }
 
 #[tokio::test]

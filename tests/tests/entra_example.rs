@@ -1,7 +1,8 @@
 //! The Entra example (`examples/entra`) against the in-repo test identity provider in Entra shape
 //! (`mcp_server::auth::testing::TestIssuer` as authority and v1 issuer base): v2 delegated (`scp`),
 //! v2 app-only (`roles`), v1 (`api://` audience), multi-tenant with an allowed and a foreign
-//! tenant, a Microsoft Graph token (rejected), and the OAuth proxy + DCR endpoints clients use.
+//! tenant, a Microsoft Graph token (rejected), and the authorization-server façade + DCR
+//! endpoints clients discover.
 //!
 //! The server runs in-process through `entra_example::run` with the configuration the binary
 //! reads from `ENTRA_*` / `MCP_*` (only the listen port is random).
@@ -239,7 +240,7 @@ async fn graph_tokens_are_rejected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn discovery_chain_through_the_oauth_proxy_and_dcr() {
+async fn discovery_chain_through_the_facade_and_dcr() {
     let idp = TestIssuer::start().await.unwrap();
     idp.add_client(APP, "api-secret", ["mcp.read"]);
     let ex = start(&idp, TENANT, "").await;
@@ -267,7 +268,7 @@ async fn discovery_chain_through_the_oauth_proxy_and_dcr() {
         .as_str()
     );
 
-    // PRM: this server (the proxy) is the authorization server.
+    // PRM: this server (the façade) is the authorization server.
     let prm: Value = http
         .get(&ex.prm_url)
         .send()
@@ -317,26 +318,18 @@ async fn discovery_chain_through_the_oauth_proxy_and_dcr() {
     let reg: Value = res.json().await.unwrap();
     let registered = reg["client_id"].as_str().unwrap().to_owned();
 
-    // /authorize redirects to Entra's endpoint with the API app's client id.
+    // /authorize of a registered client shows the consent page before anything goes to
+    // Entra (the whole flow is in oauth_facade.rs).
     let res = http
         .get(format!(
-            "{}/authorize?response_type=code&client_id={registered}&code_challenge=abc&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A3334%2Fcallback&resource=x",
+            "{}/authorize?response_type=code&client_id={registered}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A3334%2Fcallback",
             ex.origin
         ))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 302);
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
-    assert!(
-        location.starts_with(&idp.authorization_endpoint()),
-        "{location}"
-    );
-    assert!(location.contains(&format!("client_id={APP}")), "{location}");
-    assert!(
-        !location.contains("resource="),
-        "Entra v2 rejects resource: {location}"
-    );
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
 
     // /token refuses grants outside the PKCE flow locally: the upstream sees nothing.
     let res = http

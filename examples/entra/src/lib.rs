@@ -4,10 +4,12 @@
 //!
 //! Entra has neither dynamic client registration nor RFC 8707 resource indicators, and its
 //! metadata does not advertise PKCE, so MCP clients cannot use it directly. The server
-//! therefore fronts it with the [`OAuthProxyLayer`] (authorization-server metadata at this
-//! server's origin, `/authorize` redirected to Entra, `/token` forwarded with the confidential
-//! client secret) and the [`ClientRegistrationLayer`] (RFC 7591 at `/register`). Tokens are
-//! still minted by Entra only.
+//! therefore fronts it with the authorization-server façade ([`AuthServerLayer`]): RFC 8414
+//! metadata and RFC 7591 registration at this server's origin, a consent page per client,
+//! the Entra login with the server's own callback (`/oauth/callback`), `state` and PKCE, the
+//! code exchanged server-side with the confidential client secret, and a one-time code of the
+//! façade for the MCP client. Access tokens are Entra's (audience: this API); refresh tokens
+//! are the façade's, bound to the client.
 //!
 //! | item | needs (`scp` or `roles`) |
 //! |---|---|
@@ -17,9 +19,9 @@
 //! | tool `reset_notes` | `mcp.admin` |
 
 use mcp_server::auth::entra::{DEFAULT_AUTHORITY, DEFAULT_V1_ISSUER_BASE, EntraConfig};
+use mcp_server::auth::server::{AuthServerConfig, AuthServerLayer, UpstreamConfig};
 use mcp_server::auth::{
-    AuthorizationLayer, ClientRegistrationLayer, ConfigError, InMemoryClientRegistrar,
-    OAuthProxyConfig, OAuthProxyLayer, ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
+    AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
 };
 use mcp_server::prelude::*;
 use mcp_server::transport::http::{
@@ -43,8 +45,8 @@ pub struct Config {
     pub allowed_tenants: Vec<String>,
     /// `ENTRA_CLIENT_ID`: the application (client) id of the API app registration.
     pub client_id: String,
-    /// `ENTRA_CLIENT_SECRET`: a client secret of that app, injected by the OAuth proxy into
-    /// token requests. Never logged.
+    /// `ENTRA_CLIENT_SECRET`: a client secret of that app, used by the façade in its own code
+    /// exchanges and refreshes with Entra only. Never logged.
     pub client_secret: Option<String>,
     /// `ENTRA_ACCEPT_V1`: also accept v1 tokens (`1`, `true`, `yes`).
     pub accept_v1: bool,
@@ -53,7 +55,7 @@ pub struct Config {
     /// `ENTRA_V1_ISSUER_BASE`: default `https://sts.windows.net`.
     pub v1_issuer_base: String,
     /// `MCP_PUBLIC_URL`: the endpoint's public URL (RFC 9728 `resource`), default
-    /// `http://localhost:8000/mcp`; its origin is the proxy's issuer.
+    /// `http://localhost:8000/mcp`; its origin is the façade's issuer.
     pub public_url: String,
     /// `MCP_LISTEN`: default `127.0.0.1:8000`.
     pub listen: String,
@@ -122,7 +124,7 @@ impl Config {
             .collect()
     }
 
-    /// The public URL parsed, and its origin (the OAuth proxy's issuer).
+    /// The public URL parsed, and its origin (the façade's issuer).
     fn public(&self) -> Result<(url::Url, String), ConfigError> {
         let url = url::Url::parse(&self.public_url).map_err(|e| ConfigError::InvalidUrl {
             option: "MCP_PUBLIC_URL",
@@ -313,22 +315,22 @@ pub async fn run(
     let entra = config.entra();
     let validator = entra.validator()?;
     let requested = config.requested_scopes();
-    let clients = InMemoryClientRegistrar::new();
 
-    // Clients see this server as their authorization server (the proxy), which forwards to
-    // Entra's v2 endpoints of the configured tenant.
-    let mut proxy = OAuthProxyConfig::discover(
-        &origin,
-        entra.authorization_server(),
-        config.client_id.clone(),
-    )?
-    .scopes_supported(requested.clone())
-    .registration_path("/register")
-    .metadata_path_suffix(url.path())
-    .registrar(clients.clone());
+    // Clients see this server as their authorization server (the façade); users sign in at
+    // Entra's v2 endpoints of the configured tenant, with `offline_access` for refresh tokens.
+    let mut upstream = UpstreamConfig::discover(entra.authorization_server(), &config.client_id)
+        .extra_scopes(["offline_access"]);
     if let Some(secret) = &config.client_secret {
-        proxy = proxy.client_secret(secret.clone());
+        upstream = upstream.client_secret(secret.clone());
     }
+    let facade = AuthServerConfig::facade(&origin, &config.public_url, upstream)?
+        .scopes_supported(
+            requested
+                .iter()
+                .cloned()
+                .chain(["offline_access".to_owned()]),
+        )
+        .metadata_path_suffix(url.path());
     let metadata = ProtectedResourceMetadata::new(config.public_url.clone())
         .authorization_server(origin.clone())
         .scopes_supported(requested.clone())
@@ -341,8 +343,7 @@ pub async fn run(
         .layer(CorsLayer::from_config(&http))
         .layer(HostGuardLayer::from_config(&http))
         .layer(prm)
-        .layer(OAuthProxyLayer::new(proxy))
-        .layer(ClientRegistrationLayer::new(clients))
+        .layer(AuthServerLayer::new(facade))
         .layer(auth)
         .service(mcp.clone());
     serve_listener(

@@ -11,13 +11,13 @@
 //! | [`OidcDiscovery`] | RFC 8414 / OpenID discovery of an issuer |
 //! | [`IntrospectionValidator`] | RFC 7662 for opaque tokens |
 //! | [`ValidatorChain`], [`StaticKeyValidator`] | several token kinds on one endpoint |
-//! | [`OAuthProxyLayer`], [`ClientRegistrationLayer`] | for IdPs without DCR / RFC 8414 (Entra) |
+//! | [`server::AuthServerLayer`] | an OAuth 2.1 authorization server of our own: a façade for IdPs without DCR / RFC 8414 (Entra) |
 //! | [`OAuthRequestMetaLayer`] | opt-in PHP-compatible `_meta.oauth*` (filled from the verified identity only) |
 //! | [`entra`], [`keycloak`] | presets |
 //! | `testing` (feature `auth-testing`) | a local issuer that signs Keycloak- and Entra-shaped tokens |
 //!
 //! Order of layers (outermost first): CORS → Host/Origin guard →
-//! [`ProtectedResourceMetadataLayer`] → [`OAuthProxyLayer`] / [`ClientRegistrationLayer`] →
+//! [`ProtectedResourceMetadataLayer`] → [`server::AuthServerLayer`] →
 //! [`AuthorizationLayer`] → the MCP service.
 //!
 //! Every allow/deny decision is logged through `tracing` under the target
@@ -77,8 +77,6 @@ pub mod keycloak;
 mod layer;
 pub mod meta_bridge;
 pub mod metadata;
-pub mod proxy;
-pub mod registration;
 pub mod server;
 #[cfg(feature = "auth-testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth-testing")))]
@@ -94,11 +92,6 @@ pub use jwt::{JwtValidator, JwtValidatorBuilder, ScopeClaim};
 pub use layer::{Authorization, AuthorizationLayer, ResponseFuture};
 pub use meta_bridge::{OAuthRequestMeta, OAuthRequestMetaLayer};
 pub use metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
-pub use proxy::{OAuthProxy, OAuthProxyConfig, OAuthProxyLayer};
-pub use registration::{
-    ClientRegistrar, ClientRegistration, ClientRegistrationLayer, InMemoryClientRegistrar,
-    RegisteredClient, RegistrationError,
-};
 pub use validator::{
     AuthorizationResult, FnValidator, StaticKeyValidator, TokenValidator, ValidatorChain,
     validator_fn,
