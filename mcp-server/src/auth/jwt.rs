@@ -82,9 +82,33 @@ impl IssuerPattern {
     }
 }
 
+/// One verification key: `kid`, key, algorithm.
+pub(crate) type StaticKey = (Option<String>, DecodingKey, Algorithm);
+
+/// An in-memory key list that its owner may change at any time (the built-in authorization
+/// server's own signing keys, rotated in place).
+pub(crate) type SharedKeys = Arc<std::sync::RwLock<Vec<StaticKey>>>;
+
 enum Keys {
     Jwks(JwksProvider),
-    Static(Vec<(Option<String>, DecodingKey, Algorithm)>),
+    Static(Vec<StaticKey>),
+    Shared(SharedKeys),
+}
+
+/// The key of `h` in a fixed list.
+fn find_key(keys: &[StaticKey], h: &RawHeader) -> Result<DecodingKey, KeyError> {
+    let found = match &h.kid {
+        Some(kid) => keys.iter().find(|k| k.0.as_deref() == Some(kid.as_str())),
+        None if keys.len() == 1 => keys.first(),
+        None => None,
+    };
+    match found {
+        None => Err(KeyError::UnknownKey),
+        Some((_, key, alg)) if *alg == h.alg && key.family() == alg_family(h.alg) => {
+            Ok(key.clone())
+        }
+        Some(_) => Err(KeyError::AlgorithmMismatch),
+    }
 }
 
 struct Inner {
@@ -132,7 +156,8 @@ impl fmt::Debug for JwtValidator {
 #[must_use]
 pub struct JwtValidatorBuilder {
     jwks: Option<JwksProvider>,
-    static_keys: Vec<(Option<String>, DecodingKey, Algorithm)>,
+    static_keys: Vec<StaticKey>,
+    shared_keys: Option<SharedKeys>,
     issuers: Vec<String>,
     audiences: Vec<String>,
     algorithms: Vec<Algorithm>,
@@ -182,6 +207,12 @@ impl JwtValidatorBuilder {
     /// for tokens signed with `alg`. `alg` must also be in [`algorithms`](Self::algorithms).
     pub fn static_key(mut self, kid: Option<&str>, key: DecodingKey, alg: Algorithm) -> Self {
         self.static_keys.push((kid.map(str::to_owned), key, alg));
+        self
+    }
+
+    /// Keys read from `keys` at every verification (rotation-aware, no network).
+    pub(crate) fn shared_keys(mut self, keys: SharedKeys) -> Self {
+        self.shared_keys = Some(keys);
         self
     }
 
@@ -281,15 +312,16 @@ impl JwtValidatorBuilder {
     /// an empty algorithm list, HMAC algorithms with a JWKS, or a `{tenantid}` issuer template
     /// without an allowed-tenants list.
     pub fn build(self) -> Result<JwtValidator, ConfigError> {
-        let keys = match (self.jwks, self.static_keys.is_empty()) {
-            (Some(j), true) => Keys::Jwks(j),
-            (None, false) => Keys::Static(self.static_keys),
-            (Some(_), false) => {
+        let keys = match (self.jwks, self.static_keys.is_empty(), self.shared_keys) {
+            (Some(j), true, None) => Keys::Jwks(j),
+            (None, false, None) => Keys::Static(self.static_keys),
+            (None, true, Some(s)) => Keys::Shared(s),
+            (None, true, None) => return Err(ConfigError::Missing("jwks")),
+            _ => {
                 return Err(ConfigError::Invalid(
                     "use either a JWKS or static keys, not both".into(),
                 ));
             }
-            (None, true) => return Err(ConfigError::Missing("jwks")),
         };
         if self.issuers.is_empty() {
             return Err(ConfigError::Missing("issuer"));
@@ -373,6 +405,7 @@ impl JwtValidator {
         JwtValidatorBuilder {
             jwks: None,
             static_keys: Vec::new(),
+            shared_keys: None,
             issuers: Vec::new(),
             audiences: Vec::new(),
             algorithms: DEFAULT_ALGORITHMS.to_vec(),
@@ -423,20 +456,11 @@ impl JwtValidator {
     async fn key(&self, h: &RawHeader) -> Result<DecodingKey, AuthorizationResult> {
         let result = match &self.inner.keys {
             Keys::Jwks(p) => p.decoding_key(h.kid.as_deref(), h.alg).await,
-            Keys::Static(keys) => {
-                let found = match &h.kid {
-                    Some(kid) => keys.iter().find(|k| k.0.as_deref() == Some(kid.as_str())),
-                    None if keys.len() == 1 => keys.first(),
-                    None => None,
-                };
-                match found {
-                    None => Err(KeyError::UnknownKey),
-                    Some((_, key, alg)) if *alg == h.alg && key.family() == alg_family(h.alg) => {
-                        Ok(key.clone())
-                    }
-                    Some(_) => Err(KeyError::AlgorithmMismatch),
-                }
-            }
+            Keys::Static(keys) => find_key(keys, h),
+            Keys::Shared(keys) => match keys.read() {
+                Ok(keys) => find_key(&keys, h),
+                Err(_) => Err(KeyError::UnknownKey),
+            },
         };
         result.map_err(|e| match e {
             KeyError::UnknownKey => deny("Unknown signing key"),

@@ -30,6 +30,7 @@ mod common;
 mod config;
 mod dcr;
 pub mod keys;
+pub mod keys;
 pub(crate) mod page;
 mod rate_limit;
 mod routes;
