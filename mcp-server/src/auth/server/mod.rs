@@ -29,7 +29,7 @@ mod callback;
 mod common;
 mod config;
 mod dcr;
-pub mod keys;
+pub mod forwarded;
 pub mod keys;
 pub(crate) mod page;
 mod rate_limit;
