@@ -91,7 +91,7 @@ async fn full_flow_public_client_then_mcp_calls_and_refresh() {
     let mut mcp = Client::new(&ex.url, &access);
     assert_eq!(mcp.initialize("facade-test").await.status, 200);
     let r = mcp.call("whoami", json!({})).await;
-    assert_eq!(r.status, 200);
+    assert_eq!((r.status, r.challenge.as_str()), (200, ""));
     let who = &r.body["result"]["structuredContent"];
     assert_eq!(who["subject"], "test-user", "{}", r.body);
     assert_eq!(who["client_id"], APP);

@@ -168,6 +168,10 @@ pub(crate) async fn authorize(st: &State, parts: &Parts, owner: String) -> Respo
     if let Err((code, d)) = check_request(st, &p) {
         return redirect_error(redirect, code, &d, state, &st.cfg.issuer);
     }
+    let (subject, granted_scopes) = match forwarded_user(st, parts, p.get("scope")) {
+        Ok(user) => user,
+        Err(res) => return res,
+    };
     let tx = Transaction {
         client_id: client.client_id.clone(),
         redirect_uri: redirect.to_owned(),
@@ -177,8 +181,8 @@ pub(crate) async fn authorize(st: &State, parts: &Parts, owner: String) -> Respo
         resource: p.get("resource").map(str::to_owned),
         upstream_verifier: random_token(),
         consented: false,
-        subject: None,
-        granted_scopes: None,
+        subject,
+        granted_scopes,
     };
     let id = random_token();
     if st
@@ -203,6 +207,36 @@ pub(crate) async fn authorize(st: &State, parts: &Parts, owner: String) -> Respo
         }
     }
     consent_page(st, &id, &client, &tx)
+}
+
+/// Built-in mode with a trusted reverse proxy: the user it vouches for, and the scopes granted
+/// (requested ∩ the user's, or all the user's when none were requested). `Ok((None, None))`
+/// in every other mode; `Err` is the 401/403 page.
+#[allow(clippy::type_complexity)]
+fn forwarded_user(
+    st: &State,
+    parts: &Parts,
+    requested: Option<&str>,
+) -> Result<(Option<String>, Option<Vec<String>>), Response<Body>> {
+    let (Some(_), Some(fw)) = (&st.cfg.builtin, &st.cfg.forwarded) else {
+        return Ok((None, None));
+    };
+    let user = fw.authenticate(parts).map_err(|rej| {
+        let body = format!(
+            "<h1>Sign-in required</h1><p>{}</p>",
+            escape(rej.description())
+        );
+        html_page(rej.status(), "Sign-in required", &body)
+    })?;
+    let granted = match requested {
+        Some(r) => r
+            .split(' ')
+            .filter(|s| !s.is_empty() && user.scopes.iter().any(|u| u == s))
+            .map(str::to_owned)
+            .collect(),
+        None => user.scopes.clone(),
+    };
+    Ok((Some(user.subject), Some(granted)))
 }
 
 fn consent_page(st: &State, id: &str, client: &StoredClient, tx: &Transaction) -> Response<Body> {
@@ -244,7 +278,7 @@ fn consent_page(st: &State, id: &str, client: &StoredClient, tx: &Transaction) -
 }
 
 /// `POST /consent` with the form body already read.
-pub(crate) async fn consent(st: &State, body: &[u8]) -> Response<Body> {
+pub(crate) async fn consent(st: &State, parts: &Parts, body: &[u8]) -> Response<Body> {
     let Ok(p) = Params::parse(body) else {
         return error_page("invalid_request", "A form field is repeated.");
     };
@@ -280,6 +314,19 @@ pub(crate) async fn consent(st: &State, body: &[u8]) -> Response<Body> {
     if decision != Some("approve") {
         return error_page("invalid_request", "The consent decision is missing.");
     }
+    // Forwarded-user mode: the approving request must come through the proxy for the same user.
+    if let Some(tx) = st.cfg.store.transaction(id).await {
+        match forwarded_user(st, parts, None) {
+            Err(res) => return res,
+            Ok((Some(who), _)) if Some(&who) != tx.subject.as_ref() => {
+                return error_page(
+                    "access_denied",
+                    "This authorization request belongs to another user.",
+                );
+            }
+            Ok(_) => {}
+        }
+    }
     let approved = st.cfg.store.consent_transaction(id).await;
     let Some(tx) = approved else {
         return error_page(
@@ -299,8 +346,15 @@ fn audit(client: &str, what: &'static str) {
     tracing::info!(target: "mcp_server::auth::audit", client = %client, "{what}");
 }
 
-/// After consent: send the user to the upstream login with our callback, state and PKCE.
+/// After consent: the code at once (forwarded-user mode), else the upstream login with our
+/// callback, state and PKCE.
 async fn login(st: &State, id: &str, tx: &Transaction) -> Response<Body> {
+    if st.cfg.builtin.is_some() && st.cfg.forwarded.is_some() {
+        return match st.cfg.store.take_transaction(id).await {
+            Some(tx) => super::callback::issue_code(st, &tx, tx.subject.clone(), None).await,
+            None => error_page("invalid_request", "This authorization request has expired."),
+        };
+    }
     let fail = || {
         redirect_error(
             &tx.redirect_uri,
@@ -326,8 +380,9 @@ async fn login(st: &State, id: &str, tx: &Transaction) -> Response<Body> {
         .split(' ')
         .filter(|s| !s.is_empty())
         .collect();
-    for s in &up.extra_scopes {
-        if !scopes.contains(&s.as_str()) {
+    let openid = st.cfg.builtin.is_some().then_some("openid");
+    for s in up.extra_scopes.iter().map(String::as_str).chain(openid) {
+        if !scopes.contains(&s) {
             scopes.push(s);
         }
     }

@@ -33,6 +33,15 @@ struct TokenResponse {
     refresh_token: Option<String>,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
+}
+
+/// What an upstream token request returned.
+pub(crate) struct Exchanged {
+    pub(crate) tokens: UpstreamTokens,
+    pub(crate) id_token: Option<String>,
+    pub(crate) issuer: String,
 }
 
 /// Why an upstream token request failed.
@@ -46,8 +55,16 @@ pub(crate) enum UpstreamFailure {
 /// A token request to the upstream with our client authentication.
 pub(crate) async fn upstream_token(
     up: &UpstreamConfig,
-    mut form: Vec<(&str, &str)>,
+    form: Vec<(&str, &str)>,
 ) -> Result<UpstreamTokens, UpstreamFailure> {
+    upstream_exchange(up, form).await.map(|e| e.tokens)
+}
+
+/// [`upstream_token`] with the ID token and the upstream's issuer.
+pub(crate) async fn upstream_exchange(
+    up: &UpstreamConfig,
+    mut form: Vec<(&str, &str)>,
+) -> Result<Exchanged, UpstreamFailure> {
     let meta = up.metadata().await.ok_or(UpstreamFailure::Unavailable)?;
     let endpoint = meta
         .token_endpoint
@@ -93,12 +110,37 @@ pub(crate) async fn upstream_token(
     }
     let t: TokenResponse =
         serde_json::from_slice(&bytes).map_err(|_| UpstreamFailure::Unavailable)?;
-    Ok(UpstreamTokens {
-        access_token: t.access_token,
-        expires_in: t.expires_in,
-        refresh_token: t.refresh_token,
-        scope: t.scope,
+    Ok(Exchanged {
+        tokens: UpstreamTokens {
+            access_token: t.access_token,
+            expires_in: t.expires_in,
+            refresh_token: t.refresh_token,
+            scope: t.scope,
+        },
+        id_token: t.id_token,
+        issuer: meta.issuer.clone(),
     })
+}
+
+/// The `sub` of an ID token received directly from the upstream's token endpoint over the
+/// connection we opened (OpenID Connect Core §3.1.3.7: TLS server validation stands in for the
+/// signature check), after checking `iss`, `aud` and `exp`.
+fn id_token_subject(id_token: &str, issuer: &str, client_id: &str) -> Option<String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = id_token.split('.').nth(1)?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let iss_ok = claims["iss"].as_str()?.trim_end_matches('/') == issuer.trim_end_matches('/');
+    let aud_ok = match &claims["aud"] {
+        serde_json::Value::String(a) => a == client_id,
+        serde_json::Value::Array(a) => a.iter().any(|x| x.as_str() == Some(client_id)),
+        _ => false,
+    };
+    let exp_ok = claims["exp"].as_u64().is_some_and(|e| e + 60 > now_secs());
+    let sub = claims["sub"]
+        .as_str()
+        .filter(|s| !s.is_empty() && s.len() <= 255)?;
+    (iss_ok && aud_ok && exp_ok).then(|| sub.to_owned())
 }
 
 /// Stores a one-time code for `tx` and redirects the user to the client with it.
@@ -114,7 +156,10 @@ pub(crate) async fn issue_code(
         client_id: tx.client_id.clone(),
         redirect_uri: tx.redirect_uri.clone(),
         code_challenge: tx.code_challenge.clone(),
-        scope: tx.scope.clone(),
+        scope: match &tx.granted_scopes {
+            Some(granted) => Some(granted.join(" ")),
+            None => tx.scope.clone(),
+        },
         resource: tx.resource.clone(),
         subject,
         upstream,
@@ -185,8 +230,22 @@ pub(crate) async fn callback(st: &State, parts: &Parts) -> Response<Body> {
         ("redirect_uri", callback.as_str()),
         ("code_verifier", tx.upstream_verifier.as_str()),
     ];
-    match upstream_token(up, form).await {
-        Ok(tokens) => issue_code(st, &tx, None, Some(tokens)).await,
-        Err(_) => back("server_error", "the identity provider did not issue tokens"),
+    let Ok(exchanged) = upstream_exchange(up, form).await else {
+        return back("server_error", "the identity provider did not issue tokens");
+    };
+    if st.cfg.builtin.is_none() {
+        return issue_code(st, &tx, None, Some(exchanged.tokens)).await;
+    }
+    // Built-in mode: only the user's identity is taken from the upstream.
+    let subject = exchanged
+        .id_token
+        .as_deref()
+        .and_then(|t| id_token_subject(t, &exchanged.issuer, &up.client_id));
+    match subject {
+        Some(sub) => issue_code(st, &tx, Some(sub), None).await,
+        None => back(
+            "server_error",
+            "the identity provider returned no usable identity",
+        ),
     }
 }

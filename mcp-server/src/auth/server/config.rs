@@ -1,5 +1,7 @@
 //! [`AuthServerConfig`] and [`UpstreamConfig`]: what the authorization server needs to know.
 
+use super::forwarded::ForwardedAuth;
+use super::keys::SigningKeys;
 use super::rate_limit::{Limiter, RateLimit};
 use super::store::{AuthStore, InMemoryAuthStore};
 use crate::auth::ConfigError;
@@ -15,6 +17,8 @@ pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(60);
 pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Default lifetime of a remembered consent (cookie `Max-Age`, 30 days).
 pub const DEFAULT_CONSENT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Default lifetime of the access tokens the built-in authorization server mints (5 min).
+pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(300);
 /// Default cap of request bodies of `/register`, `/consent` and `/token` (16 KiB).
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
 
@@ -152,6 +156,14 @@ pub struct AuthServerConfig {
     pub(crate) secret: [u8; 32],
     pub(crate) metadata_suffixes: Vec<String>,
     pub(crate) max_body: usize,
+    pub(crate) builtin: Option<Builtin>,
+    pub(crate) forwarded: Option<ForwardedAuth>,
+}
+
+/// Built-in mode: our own access tokens.
+pub(crate) struct Builtin {
+    pub(crate) keys: SigningKeys,
+    pub(crate) access_ttl: Duration,
 }
 
 impl fmt::Debug for AuthServerConfig {
@@ -161,6 +173,8 @@ impl fmt::Debug for AuthServerConfig {
             .field("resource", &self.resource)
             .field("upstream", &self.upstream)
             .field("scopes_supported", &self.scopes_supported)
+            .field("builtin", &self.builtin.is_some())
+            .field("forwarded", &self.forwarded.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -192,12 +206,66 @@ impl AuthServerConfig {
         resource: &str,
         upstream: UpstreamConfig,
     ) -> Result<Self, ConfigError> {
+        let mut cfg = Self::base(public_base_url, resource)?;
+        cfg.upstream = Some(upstream);
+        Ok(cfg)
+    }
+
+    /// The built-in authorization server: this server (issuer `public_base_url`) mints its own
+    /// short-lived ES256 JWT access tokens with `keys` (`aud` = `resource`, `iss` = the issuer,
+    /// `sub`, `scope`, `client_id`, `exp`, `iat`, `jti`; `typ: at+jwt`), rotating opaque
+    /// refresh tokens, and serves the JWKS at `/jwks.json`. Users are authenticated by a
+    /// trusted reverse proxy ([`forwarded`](Self::forwarded)) or an upstream OpenID Connect
+    /// login ([`upstream`](Self::upstream)); with neither, `/authorize` answers an error page.
+    /// Validate the tokens with `keys.validator(public_base_url, resource)` in the
+    /// [`AuthorizationLayer`](crate::auth::AuthorizationLayer).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidUrl`] when a URL is not an absolute http(s) URL.
+    pub fn builtin(
+        public_base_url: &str,
+        resource: &str,
+        keys: SigningKeys,
+    ) -> Result<Self, ConfigError> {
+        let mut cfg = Self::base(public_base_url, resource)?;
+        cfg.builtin = Some(Builtin {
+            keys,
+            access_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+        });
+        Ok(cfg)
+    }
+
+    /// Built-in mode: users are authenticated by the trusted reverse proxy in front of this
+    /// server (`X-Forwarded-User` & co., only from its addresses; anyone else gets 403).
+    pub fn forwarded(mut self, auth: ForwardedAuth) -> Self {
+        self.forwarded = Some(auth);
+        self
+    }
+
+    /// Built-in mode: users log in at this OpenID Connect provider (our own callback, state and
+    /// PKCE; `openid` is requested and the subject is the ID token's `sub`, received directly
+    /// from the provider's token endpoint).
+    pub fn upstream(mut self, upstream: UpstreamConfig) -> Self {
+        self.upstream = Some(upstream);
+        self
+    }
+
+    /// Built-in mode: lifetime of the minted access tokens (clamped to 30 s – 1 h; default
+    /// [`DEFAULT_ACCESS_TOKEN_TTL`]).
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        if let Some(b) = &mut self.builtin {
+            b.access_ttl = ttl.clamp(Duration::from_secs(30), Duration::from_secs(3600));
+        }
+        self
+    }
+
+    fn base(public_base_url: &str, resource: &str) -> Result<Self, ConfigError> {
         absolute("public_base_url", public_base_url)?;
         absolute("resource", resource)?;
         Ok(AuthServerConfig {
             issuer: public_base_url.trim_end_matches('/').to_owned(),
             resource: resource.to_owned(),
-            upstream: Some(upstream),
+            upstream: None,
             scopes_supported: Vec::new(),
             store: Arc::new(InMemoryAuthStore::default()),
             rate_limit: RateLimit::default(),
@@ -207,6 +275,8 @@ impl AuthServerConfig {
             secret: rand::random(),
             metadata_suffixes: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
+            builtin: None,
+            forwarded: None,
         })
     }
 

@@ -38,8 +38,8 @@ pub mod store;
 mod token;
 
 pub use config::{
-    AuthServerConfig, DEFAULT_CODE_TTL, DEFAULT_CONSENT_TTL, DEFAULT_MAX_BODY, DEFAULT_REFRESH_TTL,
-    UpstreamConfig,
+    AuthServerConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CODE_TTL, DEFAULT_CONSENT_TTL,
+    DEFAULT_MAX_BODY, DEFAULT_REFRESH_TTL, UpstreamConfig,
 };
 pub use rate_limit::RateLimit;
 pub use routes::{AuthServer, AuthServerLayer};

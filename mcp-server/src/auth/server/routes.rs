@@ -29,6 +29,9 @@ pub(crate) fn metadata(cfg: &AuthServerConfig) -> Value {
         "client_secret_post".into(),
     ];
     m.code_challenge_methods_supported = vec!["S256".into()];
+    if cfg.builtin.is_some() {
+        m.jwks_uri = Some(format!("{}/jwks.json", cfg.issuer));
+    }
     let mut v = serde_json::to_value(m).unwrap_or_else(|_| json!({}));
     v["authorization_response_iss_parameter_supported"] = json!(true);
     v
@@ -82,6 +85,7 @@ enum Route {
     Consent,
     Callback,
     Token,
+    Jwks,
 }
 
 impl State {
@@ -96,6 +100,7 @@ impl State {
             "/consent" => Route::Consent,
             "/oauth/callback" => Route::Callback,
             "/token" => Route::Token,
+            "/jwks.json" if self.cfg.builtin.is_some() => Route::Jwks,
             _ => return None,
         })
     }
@@ -139,7 +144,13 @@ where
         }
         Route::Authorize if get => super::authorize::authorize(&st, &parts, owner).await,
         Route::Callback if get => super::callback::callback(&st, &parts).await,
-        Route::Metadata | Route::Authorize | Route::Callback => method_not_allowed("GET"),
+        Route::Jwks if get => match &st.cfg.builtin {
+            Some(b) => b.keys.jwks_response(),
+            None => method_not_allowed("GET"),
+        },
+        Route::Metadata | Route::Authorize | Route::Callback | Route::Jwks => {
+            method_not_allowed("GET")
+        }
         Route::Register | Route::Consent | Route::Token if !post => method_not_allowed("POST"),
         Route::Register | Route::Consent | Route::Token => {
             let Some(body) = read_limited(body, st.cfg.max_body).await else {
@@ -150,7 +161,7 @@ where
             };
             match route {
                 Route::Register => super::dcr::register(&st, &body, owner).await,
-                Route::Consent => super::authorize::consent(&st, &body).await,
+                Route::Consent => super::authorize::consent(&st, &parts, &body).await,
                 _ => super::token::token(&st, &parts, &body).await,
             }
         }

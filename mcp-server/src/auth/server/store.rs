@@ -128,7 +128,7 @@ pub struct Grant {
 #[non_exhaustive]
 pub enum Redeemed {
     /// First use: the grant.
-    Fresh(Grant),
+    Fresh(Box<Grant>),
     /// Already used: the family it belonged to (revoke it).
     Replayed(String),
     /// Unknown or expired.
@@ -296,7 +296,7 @@ impl<V> Table<V> {
 /// A code or refresh token: live, or used (remembered until it would have expired).
 #[derive(Clone)]
 enum Single {
-    Live(Grant),
+    Live(Box<Grant>),
     Used(String),
 }
 
@@ -454,7 +454,7 @@ impl AuthStore for InMemoryAuthStore {
 
     async fn put_code(&self, hash: &str, grant: Grant) -> Result<(), StoreError> {
         let (owner, exp) = (grant.client_id.clone(), grant.expires_at);
-        lock(&self.codes).insert(hash, Single::Live(grant), owner, exp, single_rank);
+        lock(&self.codes).insert(hash, Single::Live(Box::new(grant)), owner, exp, single_rank);
         Ok(())
     }
 
@@ -464,13 +464,13 @@ impl AuthStore for InMemoryAuthStore {
 
     async fn put_refresh(&self, hash: &str, grant: Grant) -> Result<(), StoreError> {
         let (owner, exp) = (grant.client_id.clone(), grant.expires_at);
-        lock(&self.refresh).insert(hash, Single::Live(grant), owner, exp, single_rank);
+        lock(&self.refresh).insert(hash, Single::Live(Box::new(grant)), owner, exp, single_rank);
         Ok(())
     }
 
     async fn refresh(&self, hash: &str) -> Option<Grant> {
         match lock(&self.refresh).get(hash)? {
-            Single::Live(g) => Some(g.clone()),
+            Single::Live(g) => Some((**g).clone()),
             Single::Used(_) => None,
         }
     }

@@ -9,6 +9,7 @@
 use super::callback::{UpstreamFailure, upstream_token};
 use super::common::{OAuthError, Params, ct_eq, hash_hex, random_token, s256, valid_verifier};
 use super::config::State;
+use super::keys::AccessTokenClaims;
 use super::store::{Grant, Redeemed, StoredClient, UpstreamTokens};
 use crate::auth::util::{json_response, now_secs};
 use crate::body::Body;
@@ -127,7 +128,7 @@ async fn code_grant(
     let redirect_uri = p.require("redirect_uri")?;
     let verifier = p.require("code_verifier")?;
     let grant = match st.cfg.store.redeem_code(&hash_hex(code)).await {
-        Redeemed::Fresh(g) => g,
+        Redeemed::Fresh(g) => *g,
         Redeemed::Replayed(family) => {
             st.cfg.store.revoke_family(&family).await;
             tracing::warn!(target: "mcp_server::auth::audit", client = %client.client_id, "authorization code replayed; its tokens are revoked");
@@ -206,9 +207,10 @@ async fn refresh_grant(
         }
     }
     check_resource(st, p)?;
-    let Redeemed::Fresh(mut grant) = st.cfg.store.redeem_refresh(&hash).await else {
+    let Redeemed::Fresh(grant) = st.cfg.store.redeem_refresh(&hash).await else {
         return Err(invalid());
     };
+    let mut grant = *grant;
     if let Some(old) = grant.upstream.clone() {
         grant.upstream = Some(refresh_upstream(st, &hash, &grant, old).await?);
     }
@@ -257,27 +259,53 @@ async fn refresh_upstream(
     }
 }
 
-/// The token response for `grant`: a new refresh token of the same family, and the access
-/// token (the upstream's in façade mode).
-async fn issue(st: &State, grant: Grant) -> Result<Response<Body>, OAuthError> {
-    let Some(up) = grant.upstream.clone() else {
-        return Err(OAuthError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "No access token can be issued",
-        ));
+/// The access token for `grant`: minted (built-in mode) or the upstream's (façade), with its
+/// lifetime and scope; and whether a refresh token of ours goes with it.
+fn access_token(
+    st: &State,
+    grant: &Grant,
+) -> Result<(String, Option<u64>, Option<String>, bool), OAuthError> {
+    let server_error =
+        |d: &str| OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", d);
+    if let Some(b) = &st.cfg.builtin {
+        let Some(sub) = grant.subject.as_deref() else {
+            return Err(server_error("No identity for this grant"));
+        };
+        let scope = grant.scope.clone().unwrap_or_default();
+        let claims = AccessTokenClaims::new(&st.cfg.issuer, sub, &st.cfg.resource)
+            .scope(scope.clone())
+            .client_id(grant.client_id.clone())
+            .lifetime(b.access_ttl);
+        let token = b
+            .keys
+            .mint(&claims)
+            .map_err(|_| server_error("Signing failed"))?;
+        return Ok((token, Some(b.access_ttl.as_secs()), Some(scope), true));
+    }
+    let Some(up) = &grant.upstream else {
+        return Err(server_error("No access token can be issued"));
     };
-    let mut body = json!({
-        "access_token": up.access_token,
-        "token_type": "Bearer",
-    });
-    if let Some(e) = up.expires_in {
+    let scope = up.scope.clone().or_else(|| grant.scope.clone());
+    Ok((
+        up.access_token.clone(),
+        up.expires_in,
+        scope,
+        up.refresh_token.is_some(),
+    ))
+}
+
+/// The token response for `grant`: the access token and a new refresh token of the same
+/// family.
+async fn issue(st: &State, grant: Grant) -> Result<Response<Body>, OAuthError> {
+    let (access, expires_in, scope, with_refresh) = access_token(st, &grant)?;
+    let mut body = json!({ "access_token": access, "token_type": "Bearer" });
+    if let Some(e) = expires_in {
         body["expires_in"] = json!(e);
     }
-    if let Some(s) = up.scope.as_ref().or(grant.scope.as_ref()) {
+    if let Some(s) = scope.filter(|s| !s.is_empty()) {
         body["scope"] = json!(s);
     }
-    if up.refresh_token.is_some() {
+    if with_refresh {
         let rt = random_token();
         let stored = Grant {
             expires_at: now_secs() + st.cfg.refresh_ttl.as_secs(),
