@@ -9,6 +9,10 @@
 //! - Scopes from `scp` (delegated) and `roles` (app-only), merged.
 //! - Tokens with a header `nonce` (Microsoft Graph tokens) are rejected by [`JwtValidator`]:
 //!   they cannot be verified and are not for this API.
+//! - ID tokens are rejected ([`JwtValidatorBuilder::reject_id_tokens`]): a v2 ID token for the
+//!   API's own client id has `aud` = that client id and would pass the audience check, so a
+//!   token with a `nonce` claim, or with neither `scp` nor `roles`, is not accepted as an access
+//!   token (401 `invalid_token`, "The token is not an access token").
 //!
 //! ```
 //! use mcp_server::auth::entra::EntraConfig;
@@ -155,7 +159,8 @@ impl EntraConfig {
             .audience(self.client_id.clone())
             .audiences(self.extra_audiences.clone())
             .algorithms([jsonwebtoken::Algorithm::RS256])
-            .scope_claims([ScopeClaim::Scp, ScopeClaim::Roles]);
+            .scope_claims([ScopeClaim::Scp, ScopeClaim::Roles])
+            .reject_id_tokens(true);
         if !self.allowed_tenants.is_empty() {
             b = b.allowed_tenants(self.allowed_tenants.clone());
         } else {

@@ -121,6 +121,7 @@ struct Inner {
     scope_claims: Vec<ScopeClaim>,
     allowed_tenants: Option<Vec<String>>,
     require_subject: bool,
+    reject_id_tokens: bool,
     max_token_len: usize,
     cache_capacity: usize,
     cache: Mutex<HashMap<[u8; 32], (OAuthContext, u64)>>,
@@ -166,6 +167,7 @@ pub struct JwtValidatorBuilder {
     scope_claims: Vec<ScopeClaim>,
     allowed_tenants: Option<Vec<String>>,
     require_subject: bool,
+    reject_id_tokens: bool,
     max_token_len: usize,
     cache_capacity: usize,
 }
@@ -292,6 +294,14 @@ impl JwtValidatorBuilder {
         self
     }
 
+    /// Rejects ID-token-shaped JWTs presented as access tokens: a `nonce` claim, or none of
+    /// the [`scope_claims`](Self::scope_claims) present. Defaults to `false` (the Entra
+    /// preset turns it on: Entra ID tokens for the API's client id pass the audience check).
+    pub fn reject_id_tokens(mut self, reject: bool) -> Self {
+        self.reject_id_tokens = reject;
+        self
+    }
+
     /// Tokens longer than this are rejected before parsing. Defaults to 16 KiB.
     pub fn max_token_length(mut self, len: usize) -> Self {
         self.max_token_len = len;
@@ -369,6 +379,7 @@ impl JwtValidatorBuilder {
                 scope_claims: self.scope_claims,
                 allowed_tenants: self.allowed_tenants,
                 require_subject: self.require_subject,
+                reject_id_tokens: self.reject_id_tokens,
                 max_token_len: self.max_token_len,
                 cache_capacity: self.cache_capacity,
                 cache: Mutex::new(HashMap::new()),
@@ -414,6 +425,7 @@ impl JwtValidator {
             scope_claims: vec![ScopeClaim::Scope, ScopeClaim::Scp],
             allowed_tenants: None,
             require_subject: true,
+            reject_id_tokens: false,
             max_token_len: 16 * 1024,
             cache_capacity: 10_000,
         }
@@ -496,6 +508,16 @@ impl JwtValidator {
             }
         }
         cache.insert(hash, (ctx.clone(), exp));
+    }
+
+    /// A `nonce` claim (only ID tokens carry one), or no scope claim at all.
+    fn id_token_shaped(&self, claims: &Map<String, Value>) -> bool {
+        claims.contains_key("nonce")
+            || !self
+                .inner
+                .scope_claims
+                .iter()
+                .any(|c| claims.contains_key(c.name()))
     }
 
     fn scopes(&self, claims: &Map<String, Value>) -> Scopes {
@@ -592,6 +614,9 @@ impl JwtValidator {
         let subject = str_claim("sub").unwrap_or_default();
         if self.inner.require_subject && subject.is_empty() {
             return deny("The access token has no subject");
+        }
+        if self.inner.reject_id_tokens && self.id_token_shaped(&claims) {
+            return deny("The token is not an access token");
         }
         let expires_at = claims.get("exp").and_then(Value::as_u64);
         let ctx = OAuthContext {

@@ -490,6 +490,16 @@ fn token_response(
         if let Some(n) = nonce {
             id["nonce"] = json!(n);
         }
+        match shape {
+            TokenShape::Keycloak => id["typ"] = json!("ID"),
+            TokenShape::EntraV2 { tenant } | TokenShape::EntraV1 { tenant } => {
+                // Entra ID tokens carry the version, tenant and object id.
+                let v2 = matches!(shape, TokenShape::EntraV2 { .. });
+                id["ver"] = json!(if v2 { "2.0" } else { "1.0" });
+                id["tid"] = json!(tenant);
+                id["oid"] = json!(user);
+            }
+        }
         if let Some(id_token) = sign_rs256(st, &id) {
             body["id_token"] = json!(id_token);
         }

@@ -411,4 +411,6 @@ async fn entra_v2_shape_with_id_token() {
     assert_eq!(claims["aud"], APP);
     assert_eq!(claims["nonce"], "n-0S6");
     assert_eq!(claims["iss"], idp.entra_v2_issuer(TENANT));
+    assert_eq!(claims["tid"], TENANT);
+    assert_eq!(claims["ver"], "2.0");
 }
