@@ -28,6 +28,7 @@ mod authorize;
 mod callback;
 mod common;
 mod config;
+pub mod cimd;
 mod dcr;
 pub mod forwarded;
 pub mod keys;
