@@ -432,3 +432,105 @@ async fn upstream_oidc_login_gives_our_token_with_the_upstream_subject() {
         "bob"
     );
 }
+
+/// Serves `doc(url)` at `http://127.0.0.1:<port>/client.json`; returns the URL.
+async fn serve_client_document() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/client.json",
+        listener.local_addr().unwrap().port()
+    );
+    let doc = json!({"client_id": url, "client_name": "CIMD <app>", "redirect_uris": [REDIRECT],
+                     "token_endpoint_auth_method": "none"});
+    let app = axum::Router::new().route(
+        "/client.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_id_metadata_documents_are_clients_without_registration() {
+    use mcp_server::auth::server::cimd::insecure::InsecureCimdOptions;
+    use mcp_server::auth::server::cimd::{CimdConfig, CimdFetcher};
+    let doc_url = serve_client_document().await;
+    let s = start(|cfg, origin| {
+        // Test-only: the document is served over http from loopback.
+        let fetcher = CimdFetcher::new(
+            CimdConfig::default().insecure(
+                InsecureCimdOptions::new()
+                    .allow_http(true)
+                    .allow_private_addresses(true),
+            ),
+        );
+        forwarded("127.0.0.1")(cfg, origin).client_id_metadata_documents(fetcher)
+    })
+    .await;
+    let meta: Value = s
+        .http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            s.origin
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["client_id_metadata_document_supported"], true);
+
+    let client: String = url::form_urlencoded::byte_serialize(doc_url.as_bytes()).collect();
+    let as_alice = |r: reqwest::RequestBuilder| {
+        r.header("x-forwarded-user", "alice")
+            .header("x-forwarded-groups", "admins")
+    };
+    let res = as_alice(s.http.get(s.authorize_url(&client, "mcp:write")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<strong>CIMD &lt;app&gt;</strong>"), "{page}");
+    let form = [
+        ("tx", hidden(&page, "tx")),
+        ("csrf", hidden(&page, "csrf")),
+        ("decision", "approve".to_owned()),
+    ];
+    let res = as_alice(s.http.post(format!("{}/consent", s.origin)))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let code = query_of(&location(&res))["code"].clone();
+    let (status, tok) = s
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &doc_url),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(status, 200, "{tok}");
+    assert_eq!(
+        claims(tok["access_token"].as_str().unwrap()).1["client_id"],
+        doc_url
+    );
+
+    // A document URL that does not exist: the error page, no redirect.
+    let missing: String = url::form_urlencoded::byte_serialize(
+        doc_url.replace("client.json", "nope.json").as_bytes(),
+    )
+    .collect();
+    let res = as_alice(s.http.get(s.authorize_url(&missing, "mcp:read")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+}

@@ -1,7 +1,8 @@
 //! OAuth 2.1 resource-server stack for the Streamable HTTP transport (feature `auth`).
 //!
-//! The server is a resource server: it validates bearer tokens issued elsewhere, it never mints
-//! them. The pieces are tower layers and plain types:
+//! The server is a resource server: it validates bearer tokens. They are issued elsewhere, or by
+//! the authorization server of [`server`] (a façade in front of an upstream IdP, or a built-in
+//! authorization server). The pieces are tower layers and plain types:
 //!
 //! | Piece | Role |
 //! |---|---|

@@ -29,7 +29,7 @@ pub(crate) struct Example {
 /// The IdP the façade fronts: APP is its confidential client with the façade's callback.
 pub(crate) async fn idp() -> TestIssuer {
     let idp = TestIssuer::start().await.unwrap();
-    idp.add_client(APP, "api-secret", ["mcp.read", "mcp.write"]);
+    idp.add_client(APP, "api-secret", ["mcp.read", "mcp.write", "mcp.admin"]);
     idp.set_token_shape(TokenShape::EntraV2 {
         tenant: TENANT.to_owned(),
     });

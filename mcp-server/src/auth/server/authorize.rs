@@ -12,6 +12,7 @@ use super::common::{
     with_query,
 };
 use super::config::State;
+use super::forwarded::ForwardedRejection;
 use super::page::{error_page, escape, html_page};
 use super::store::{StoredClient, Transaction};
 use crate::auth::util::now_secs;
@@ -89,9 +90,35 @@ fn consent_cookie(st: &State, client_id: &str) -> Option<HeaderValue> {
     .ok()
 }
 
-/// The client of `client_id`, if registered.
-pub(crate) async fn find_client(st: &State, client_id: &str) -> Option<StoredClient> {
-    st.cfg.store.client(client_id).await
+/// The client of `client_id`: a registration, or (when enabled) a Client ID Metadata
+/// Document for a URL. `Err` is a description safe to show.
+pub(crate) async fn find_client(st: &State, client_id: &str) -> Result<StoredClient, String> {
+    let unknown = || "The application is not registered with this server.".to_owned();
+    if !client_id.contains("://") {
+        return st.cfg.store.client(client_id).await.ok_or_else(unknown);
+    }
+    let Some(fetcher) = &st.cfg.cimd else {
+        return Err(unknown());
+    };
+    let doc = fetcher
+        .fetch(client_id)
+        .await
+        .map_err(|e| e.description())?;
+    let uris = [("client_uri", doc.client_uri), ("logo_uri", doc.logo_uri)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+        .collect();
+    Ok(StoredClient {
+        client_id: doc.client_id,
+        secret_hash: None,
+        auth_method: "none".to_owned(),
+        redirect_uris: doc.redirect_uris,
+        client_name: doc.client_name,
+        scope: doc.scope,
+        uris,
+        issued_at: now_secs(),
+        last_used: None,
+    })
 }
 
 /// Checks after the redirect URI is known to be good: `Err((error, description))`.
@@ -144,13 +171,11 @@ pub(crate) async fn authorize(st: &State, parts: &Parts, owner: String) -> Respo
     };
     let client = match p.get("client_id") {
         Some(id) => find_client(st, id).await,
-        None => None,
+        None => Err("The request names no application (client_id).".to_owned()),
     };
-    let Some(client) = client else {
-        return error_page(
-            "invalid_client",
-            "The application is not registered with this server.",
-        );
+    let client = match client {
+        Ok(c) => c,
+        Err(d) => return error_page("invalid_client", &d),
     };
     let Some(redirect) = p
         .get("redirect_uri")
@@ -170,7 +195,7 @@ pub(crate) async fn authorize(st: &State, parts: &Parts, owner: String) -> Respo
     }
     let (subject, granted_scopes) = match forwarded_user(st, parts, p.get("scope")) {
         Ok(user) => user,
-        Err(res) => return res,
+        Err(rej) => return rejection_page(&rej),
     };
     let tx = Transaction {
         client_id: client.client_id.clone(),
@@ -209,25 +234,30 @@ pub(crate) async fn authorize(st: &State, parts: &Parts, owner: String) -> Respo
     consent_page(st, &id, &client, &tx)
 }
 
+/// The subject and granted scopes a login established, if any.
+type LoginUser = (Option<String>, Option<Vec<String>>);
+
+/// The 400/401/403 page for a request the trusted proxy did not vouch for.
+fn rejection_page(rej: &ForwardedRejection) -> Response<Body> {
+    let body = format!(
+        "<h1>Sign-in required</h1><p>{}</p>",
+        escape(rej.description())
+    );
+    html_page(rej.status(), "Sign-in required", &body)
+}
+
 /// Built-in mode with a trusted reverse proxy: the user it vouches for, and the scopes granted
 /// (requested ∩ the user's, or all the user's when none were requested). `Ok((None, None))`
 /// in every other mode; `Err` is the 401/403 page.
-#[allow(clippy::type_complexity)]
 fn forwarded_user(
     st: &State,
     parts: &Parts,
     requested: Option<&str>,
-) -> Result<(Option<String>, Option<Vec<String>>), Response<Body>> {
+) -> Result<LoginUser, ForwardedRejection> {
     let (Some(_), Some(fw)) = (&st.cfg.builtin, &st.cfg.forwarded) else {
         return Ok((None, None));
     };
-    let user = fw.authenticate(parts).map_err(|rej| {
-        let body = format!(
-            "<h1>Sign-in required</h1><p>{}</p>",
-            escape(rej.description())
-        );
-        html_page(rej.status(), "Sign-in required", &body)
-    })?;
+    let user = fw.authenticate(parts)?;
     let granted = match requested {
         Some(r) => r
             .split(' ')
@@ -317,7 +347,7 @@ pub(crate) async fn consent(st: &State, parts: &Parts, body: &[u8]) -> Response<
     // Forwarded-user mode: the approving request must come through the proxy for the same user.
     if let Some(tx) = st.cfg.store.transaction(id).await {
         match forwarded_user(st, parts, None) {
-            Err(res) => return res,
+            Err(rej) => return rejection_page(&rej),
             Ok((Some(who), _)) if Some(&who) != tx.subject.as_ref() => {
                 return error_page(
                     "access_denied",

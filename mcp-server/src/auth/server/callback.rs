@@ -216,6 +216,11 @@ pub(crate) async fn callback(st: &State, parts: &Parts) -> Response<Body> {
         tracing::info!(target: "mcp_server::auth::audit", client = %tx.client_id, "upstream login failed");
         return if DENIALS.contains(&e) {
             back("access_denied", "the sign-in was not completed")
+        } else if e == "invalid_scope" {
+            back(
+                "invalid_scope",
+                "the identity provider refused a requested scope",
+            )
         } else {
             back("server_error", "the identity provider reported an error")
         };

@@ -1,5 +1,6 @@
 //! [`AuthServerConfig`] and [`UpstreamConfig`]: what the authorization server needs to know.
 
+use super::cimd::CimdFetcher;
 use super::forwarded::ForwardedAuth;
 use super::keys::SigningKeys;
 use super::rate_limit::{Limiter, RateLimit};
@@ -158,6 +159,7 @@ pub struct AuthServerConfig {
     pub(crate) max_body: usize,
     pub(crate) builtin: Option<Builtin>,
     pub(crate) forwarded: Option<ForwardedAuth>,
+    pub(crate) cimd: Option<CimdFetcher>,
 }
 
 /// Built-in mode: our own access tokens.
@@ -277,6 +279,7 @@ impl AuthServerConfig {
             max_body: DEFAULT_MAX_BODY,
             builtin: None,
             forwarded: None,
+            cimd: None,
         })
     }
 
@@ -288,6 +291,14 @@ impl AuthServerConfig {
         S: Into<String>,
     {
         self.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Accept Client ID Metadata Documents: a `client_id` that is a URL is fetched (SSRF-safe,
+    /// cached, see [`CimdFetcher`]) instead of looked up among registrations. Such clients are
+    /// public (PKCE, no secret). Off by default.
+    pub fn client_id_metadata_documents(mut self, fetcher: CimdFetcher) -> Self {
+        self.cimd = Some(fetcher);
         self
     }
 

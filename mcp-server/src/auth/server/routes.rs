@@ -34,6 +34,9 @@ pub(crate) fn metadata(cfg: &AuthServerConfig) -> Value {
     }
     let mut v = serde_json::to_value(m).unwrap_or_else(|_| json!({}));
     v["authorization_response_iss_parameter_supported"] = json!(true);
+    if cfg.cimd.is_some() {
+        v["client_id_metadata_document_supported"] = json!(true);
+    }
     v
 }
 

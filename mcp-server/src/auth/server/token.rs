@@ -80,7 +80,7 @@ async fn client(st: &State, parts: &Parts, p: &Params) -> Result<StoredClient, O
             "none",
         ),
     };
-    let Some(c) = st.cfg.store.client(id).await else {
+    let Ok(c) = super::authorize::find_client(st, id).await else {
         return Err(fail("Client authentication failed"));
     };
     if c.auth_method != method {
