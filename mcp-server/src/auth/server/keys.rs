@@ -307,23 +307,38 @@ impl SigningKeys {
     pub fn load_or_generate(path: impl AsRef<Path>) -> Result<Self, KeyError> {
         let path = path.as_ref().to_path_buf();
         match file::read_private(&path) {
-            Ok(text) => {
-                let keys = parse_jwk_set(&text).map_err(|e| match e {
-                    KeyError::Invalid { reason, .. } => KeyError::Invalid {
-                        path: Some(path.clone()),
-                        reason,
-                    },
-                    other => other,
-                })?;
-                Ok(Self::from_ring(keys, Some(path)))
-            }
+            Ok(text) => Self::from_file_text(&text, path),
             Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 let keys = vec![Arc::new(KeyPair::generate()?)];
-                file::create_private(&path, &jwk_set_text(&keys))?;
-                Ok(Self::from_ring(keys, Some(path)))
+                match file::create_new_atomic(&path, &jwk_set_text(&keys)) {
+                    Ok(()) => Ok(Self::from_ring(keys, Some(path))),
+                    // Another process created it first: use its key.
+                    Err(KeyError::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::AlreadyExists =>
+                    {
+                        Self::load_existing(path)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn load_existing(path: PathBuf) -> Result<Self, KeyError> {
+        let text = file::read_private(&path)?;
+        Self::from_file_text(&text, path)
+    }
+
+    fn from_file_text(text: &str, path: PathBuf) -> Result<Self, KeyError> {
+        let keys = parse_jwk_set(text).map_err(|e| match e {
+            KeyError::Invalid { reason, .. } => KeyError::Invalid {
+                path: Some(path.clone()),
+                reason,
+            },
+            other => other,
+        })?;
+        Ok(Self::from_ring(keys, Some(path)))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Ring> {
@@ -542,10 +557,25 @@ mod file {
         f.sync_all().map_err(io(path))
     }
 
-    pub(super) fn replace_private(path: &Path, text: &str) -> Result<(), KeyError> {
+    fn temp_path(path: &Path) -> PathBuf {
         let mut tmp = PathBuf::from(path);
         tmp.as_mut_os_string()
             .push(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
+        tmp
+    }
+
+    /// Creates `path` with `text`, complete or not at all: written to a temporary file, then
+    /// hard-linked into place (which fails with `AlreadyExists` instead of replacing).
+    pub(super) fn create_new_atomic(path: &Path, text: &str) -> Result<(), KeyError> {
+        let tmp = temp_path(path);
+        create_private(&tmp, text)?;
+        let linked = std::fs::hard_link(&tmp, path).map_err(io(path));
+        let _ = std::fs::remove_file(&tmp);
+        linked
+    }
+
+    pub(super) fn replace_private(path: &Path, text: &str) -> Result<(), KeyError> {
+        let tmp = temp_path(path);
         let written =
             create_private(&tmp, text).and_then(|()| std::fs::rename(&tmp, path).map_err(io(path)));
         if written.is_err() {

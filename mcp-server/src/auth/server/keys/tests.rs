@@ -296,3 +296,19 @@ async fn key_file_is_private_persistent_and_rotations_are_saved() {
     assert!(matches!(err, KeyError::Io { .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn concurrent_first_starts_agree_on_one_key() {
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    let kids: Vec<Vec<String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| SigningKeys::load_or_generate(&path).unwrap().kids()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(kids.iter().all(|k| *k == kids[0]), "{kids:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "only the key file, no temporary file");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
