@@ -23,7 +23,9 @@
 //! - results are cached per URL for the document's `Cache-Control: max-age` clamped to
 //!   [`CimdConfig::min_ttl`]..=[`CimdConfig::max_ttl`] (default 1 h without the header),
 //!   failures for [`CimdConfig::negative_ttl`]; at most [`CimdConfig::max_entries`] entries
-//!   (the entry closest to expiry is evicted first);
+//!   (the entry closest to expiry is evicted first), and at most
+//!   [`CimdConfig::max_per_requester`] entries fetched for one client address
+//!   ([`CimdFetcher::fetch_for`]; that address's entry closest to expiry is evicted first);
 //! - at most [`CimdConfig::max_per_host`] fetches run at once per host and
 //!   [`CimdConfig::max_total`] in all; a caller waits at most the timeout for a slot, then gets
 //!   [`CimdError::Busy`].
@@ -101,6 +103,7 @@ pub struct CimdConfig {
     max_ttl: Duration,
     negative_ttl: Duration,
     max_entries: usize,
+    max_per_requester: usize,
     max_per_host: usize,
     max_total: usize,
     insecure: InsecureCimdOptions,
@@ -116,6 +119,7 @@ impl Default for CimdConfig {
             max_ttl: Duration::from_secs(86_400),
             negative_ttl: Duration::from_secs(30),
             max_entries: 10_000,
+            max_per_requester: 64,
             max_per_host: 2,
             max_total: 32,
             insecure: InsecureCimdOptions::default(),
@@ -161,6 +165,11 @@ impl CimdConfig {
     setter!(
         /// Most cached results (default 10,000).
         max_entries: usize
+    );
+    setter!(
+        /// Most cached results fetched for one client address with
+        /// [`CimdFetcher::fetch_for`] (default 64).
+        max_per_requester: usize
     );
     setter!(
         /// Most simultaneous fetches per host (default 2).
@@ -310,6 +319,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 struct Entry {
     result: Result<CimdClient, CimdError>,
     expires: Instant,
+    /// The client address the entry was fetched for, if known.
+    owner: Option<IpAddr>,
 }
 
 struct Inner {
@@ -367,6 +378,29 @@ impl CimdFetcher {
     /// # Errors
     /// See [`CimdError`]; failures other than [`CimdError::Busy`] are cached briefly.
     pub async fn fetch(&self, client_id: &str) -> Result<CimdClient, CimdError> {
+        self.fetch_owned(client_id, None).await
+    }
+
+    /// Like [`fetch`](Self::fetch) on behalf of the client at `requester`: a new cache entry
+    /// counts against that address's [`CimdConfig::max_per_requester`], so one address cannot
+    /// fill the cache.
+    ///
+    /// # Errors
+    /// See [`fetch`](Self::fetch).
+    pub async fn fetch_for(
+        &self,
+        client_id: &str,
+        requester: IpAddr,
+    ) -> Result<CimdClient, CimdError> {
+        self.fetch_owned(client_id, Some(requester.to_canonical()))
+            .await
+    }
+
+    async fn fetch_owned(
+        &self,
+        client_id: &str,
+        owner: Option<IpAddr>,
+    ) -> Result<CimdClient, CimdError> {
         let cfg = &self.inner.config;
         let url = check_client_id(client_id, cfg.insecure.allow_http)?;
         if let Some(hit) = self.cached(client_id) {
@@ -385,7 +419,7 @@ impl CimdFetcher {
             Err(_) => cfg.negative_ttl,
         };
         let result = fetched.map(|(client, _)| client);
-        self.remember(client_id, result.clone(), ttl);
+        self.remember(client_id, result.clone(), ttl, owner);
         result
     }
 
@@ -395,31 +429,34 @@ impl CimdFetcher {
         (e.expires > Instant::now()).then(|| e.result.clone())
     }
 
-    fn remember(&self, client_id: &str, result: Result<CimdClient, CimdError>, ttl: Duration) {
+    fn remember(
+        &self,
+        client_id: &str,
+        result: Result<CimdClient, CimdError>,
+        ttl: Duration,
+        owner: Option<IpAddr>,
+    ) {
         let Ok(mut cache) = self.inner.cache.lock() else {
             return;
         };
         let now = Instant::now();
+        cache.remove(client_id);
         if cache.len() >= self.inner.config.max_entries {
             cache.retain(|_, e| e.expires > now);
         }
-        while cache.len() >= self.inner.config.max_entries.max(1) {
-            let Some(k) = cache
-                .iter()
-                .min_by_key(|(_, e)| e.expires)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            cache.remove(&k);
+        let cfg = &self.inner.config;
+        evict_soonest(&mut cache, cfg.max_entries.max(1), |_| true);
+        if let Some(o) = owner {
+            evict_soonest(&mut cache, cfg.max_per_requester.max(1), |e| {
+                e.owner == Some(o)
+            });
         }
-        cache.insert(
-            client_id.to_owned(),
-            Entry {
-                result,
-                expires: now + ttl,
-            },
-        );
+        let entry = Entry {
+            result,
+            expires: now + ttl,
+            owner,
+        };
+        cache.insert(client_id.to_owned(), entry);
     }
 
     /// A per-host and a global slot, waiting at most the timeout.
@@ -522,6 +559,21 @@ impl CimdFetcher {
             return Err(CimdError::Blocked);
         }
         Ok(addrs)
+    }
+}
+
+/// Evicts the entries matching `which` that expire soonest until fewer than `limit` match.
+fn evict_soonest(cache: &mut HashMap<String, Entry>, limit: usize, which: impl Fn(&Entry) -> bool) {
+    while cache.values().filter(|e| which(e)).count() >= limit {
+        let Some(k) = cache
+            .iter()
+            .filter(|(_, e)| which(e))
+            .min_by_key(|(_, e)| e.expires)
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        cache.remove(&k);
     }
 }
 

@@ -381,6 +381,34 @@ async fn cache_is_bounded_and_hosts_are_limited() {
     assert_eq!(f.inner.cache.lock().unwrap().len(), 2);
     assert_eq!(hits.load(Ordering::SeqCst), 3);
 
+    // Per requester: one address holds at most 2 entries (its soonest to expire goes first);
+    // another address's entries are untouched.
+    let f = local_fetcher(CimdConfig::default().max_per_requester(2));
+    let (a, b): (IpAddr, IpAddr) = (
+        "203.0.113.1".parse().unwrap(),
+        "::ffff:203.0.113.2".parse().unwrap(),
+    );
+    let _ = f.fetch_for(&format!("{origin}/b1"), b).await;
+    for p in ["a1", "a2", "a3"] {
+        let _ = f.fetch_for(&format!("{origin}/{p}"), a).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut keys: Vec<String> = f.inner.cache.lock().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("{origin}/a2"),
+            format!("{origin}/a3"),
+            format!("{origin}/b1")
+        ]
+    );
+    assert_eq!(
+        f.inner.cache.lock().unwrap()[&format!("{origin}/b1")].owner,
+        Some("203.0.113.2".parse().unwrap()),
+        "IPv4-mapped requesters count as IPv4"
+    );
+
     // One slot per host: while it is taken, a fetch waits at most the timeout, then Busy.
     let f = local_fetcher(
         CimdConfig::default()
