@@ -202,13 +202,28 @@ pub(super) fn authorize(st: &State, query: Option<&str>) -> Res {
         return bad_request_page("redirect_uri is not registered for this client");
     };
     let state = params.get("state");
-    let fail = |error: &str, description: &str| {
-        redirect_with(
-            target.clone(),
-            &[("error", error), ("error_description", description)],
+    match check_and_issue(&mut flow, &params, &allowed) {
+        Ok(code) => redirect_with(target, &[("code", code.as_str())], state),
+        Err((error, None)) => redirect_with(target, &[("error", error.as_str())], state),
+        Err((error, Some(description))) => redirect_with(
+            target,
+            &[
+                ("error", error.as_str()),
+                ("error_description", description),
+            ],
             state,
-        )
-    };
+        ),
+    }
+}
+
+/// The checks after the client and redirect URI are known good, then a new code; `Err` is
+/// `(error, description)` for the redirect.
+fn check_and_issue(
+    flow: &mut CodeFlow,
+    params: &HashMap<String, String>,
+    allowed: &[String],
+) -> Result<String, (String, Option<&'static str>)> {
+    let fail = |e: &str, d: &'static str| Err((e.to_owned(), Some(d)));
     if params.get("response_type").map(String::as_str) != Some("code") {
         return fail("unsupported_response_type", "response_type must be code");
     }
@@ -222,20 +237,20 @@ pub(super) fn authorize(st: &State, query: Option<&str>) -> Res {
     if !valid_challenge(challenge) {
         return fail("invalid_request", "code_challenge is missing or malformed");
     }
-    let Some(scopes) = grant_scopes(&flow.shape, &allowed, params.get("scope")) else {
+    let Some(scopes) = grant_scopes(&flow.shape, allowed, params.get("scope")) else {
         return fail(
             "invalid_scope",
             "a requested scope is not allowed for this client",
         );
     };
     if let Some(error) = flow.fail_next.take() {
-        return redirect_with(target, &[("error", error.as_str())], state);
+        return Err((error, None));
     }
     let code = random_token();
     make_room(&mut flow.codes, |g| g.expires);
     let grant = CodeGrant {
-        client_id: client_id.to_owned(),
-        redirect_uri: redirect_uri.to_owned(),
+        client_id: params.get("client_id").cloned().unwrap_or_default(),
+        redirect_uri: params.get("redirect_uri").cloned().unwrap_or_default(),
         challenge: challenge.to_owned(),
         scopes,
         nonce: params.get("nonce").cloned(),
@@ -244,7 +259,7 @@ pub(super) fn authorize(st: &State, query: Option<&str>) -> Res {
         used: false,
     };
     flow.codes.insert(code.clone(), grant);
-    redirect_with(target, &[("code", code.as_str())], state)
+    Ok(code)
 }
 
 /// The client a token request authenticated as.
