@@ -381,6 +381,16 @@ async fn cache_is_bounded_and_hosts_are_limited() {
     assert_eq!(f.inner.cache.lock().unwrap().len(), 2);
     assert_eq!(hits.load(Ordering::SeqCst), 3);
 
+    // Expired entries are dropped at the next insert (memory returns after an abuser stops).
+    let f = local_fetcher(CimdConfig::default().negative_ttl(Duration::from_millis(50)));
+    for p in ["x1", "x2", "x3"] {
+        let _ = f.fetch(&format!("{origin}/{p}")).await;
+    }
+    assert_eq!(f.inner.cache.lock().unwrap().len(), 3);
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let _ = f.fetch(&format!("{origin}/client.json")).await.unwrap();
+    assert_eq!(f.inner.cache.lock().unwrap().len(), 1);
+
     // Per requester: one address holds at most 2 entries (its soonest to expire goes first);
     // another address's entries are untouched.
     let f = local_fetcher(CimdConfig::default().max_per_requester(2));
