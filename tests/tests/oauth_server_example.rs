@@ -144,6 +144,11 @@ fn payload(jwt: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_user_flow_end_to_end() {
+    // 127.0.0.2 is a loopback address on Linux; macOS only has 127.0.0.1 unless aliased.
+    if std::net::TcpListener::bind("127.0.0.2:0").is_err() {
+        eprintln!("skipped: 127.0.0.2 is not a local address here (ifconfig lo0 alias 127.0.0.2)");
+        return;
+    }
     let ex = start().await;
     let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", ex.origin);
 
