@@ -256,7 +256,11 @@ fn check_client_id(client_id: &str, allow_http: bool) -> Result<url::Url, CimdEr
         .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
         .unwrap_or("");
     let raw_path = raw_path.split(['?', '#']).next().unwrap_or("");
-    let dot_segment = raw_path.split('/').any(|s| s == "." || s == "..");
+    // `.`/`..` segments, also percent-encoded (`%2e`), which URL parsers resolve.
+    let dot_segment = raw_path.split('/').any(|s| {
+        let s = s.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    });
     if !scheme_ok
         || url.host().is_none()
         || url.fragment().is_some()

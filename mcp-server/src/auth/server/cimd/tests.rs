@@ -11,6 +11,7 @@ fn client_id_url_rules() {
         "https://app.example.com/oauth/client.json",
         "https://app.example.com:8443/c",
         "https://app.example.com/c?v=1",
+        "https://app.example.com/v%2e1/client.json",
         "https://[2001:4860::1]/client",
     ] {
         assert!(is_cimd_client_id(ok), "{ok}");
@@ -24,7 +25,9 @@ fn client_id_url_rules() {
         "https://user@app.example.com/client",
         "https://app.example.com/a/../client",
         "https://app.example.com/./client",
-        "https://app.example.com/a/%2e%2e/x/..",
+        "https://app.example.com/a/%2e%2e/client",
+        "https://app.example.com/a/%2E/client",
+        "https://app.example.com/a/.%2e/client",
         "client-123",
         "urn:example:client",
         "",
