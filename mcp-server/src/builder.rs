@@ -57,6 +57,13 @@ impl fmt::Debug for ServerBuilder {
     }
 }
 
+impl Server {
+    /// Starts configuring a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::new()
+    }
+}
+
 impl Default for ServerBuilder {
     fn default() -> Self {
         Self::new()

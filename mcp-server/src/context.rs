@@ -3,7 +3,8 @@
 
 use crate::error::{ErrorKind, McpError};
 use crate::identity::OAuthContext;
-use crate::server::{MessageSink, ServerInner};
+use crate::server::ServerInner;
+use crate::session::MessageSink;
 use crate::session::{PeerInfo, Pending, Session};
 use mcp_core::ProtocolVersion;
 use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};

@@ -15,7 +15,16 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument as _;
 
-pub(crate) async fn handle(server: &Server, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
+impl Server {
+    /// Handles one incoming message. Requests are answered (`Reply`), notifications and
+    /// responses (to server→client requests) are consumed (`NoReply`). Safe to call
+    /// concurrently: transports run requests in parallel.
+    pub async fn handle(&self, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
+        handle(self, msg, ex).await
+    }
+}
+
+async fn handle(server: &Server, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
     if let Some(s) = &ex.session {
         s.touch();
     }

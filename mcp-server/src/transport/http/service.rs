@@ -34,7 +34,8 @@ use super::streams::{
 use crate::body::{Body, BoxError};
 use crate::identity::OAuthContext;
 use crate::scope::ScopeRequirement;
-use crate::server::{Exchange, MessageSink, Outcome, Server};
+use crate::server::{Exchange, Outcome, Server};
+use crate::session::MessageSink;
 use crate::session::Session;
 
 /// The Streamable HTTP endpoint of a [`Server`], as a tower [`Service`].

@@ -52,7 +52,8 @@ use crate::protocol::mrtr::{
 };
 use crate::protocol::stateless::write_trace;
 use crate::protocol::{CACHEABLE_METHODS, StatelessEnvelope};
-use crate::server::{Exchange, MessageSink, Outcome, Server};
+use crate::server::{Exchange, Outcome, Server};
+use crate::session::MessageSink;
 
 /// The era this leg serves.
 const ERA: ProtocolVersion = ProtocolVersion::V2026_07_28;
