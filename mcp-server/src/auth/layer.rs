@@ -1,10 +1,10 @@
 //! [`AuthorizationLayer`] → [`Authorization`]: bearer-token validation in front of the MCP service.
 
-use super::challenge::{self, ChallengeInfo};
 use super::validator::{AuthorizationResult, TokenValidator};
 use super::{ConfigError, audit};
 use crate::body::{Body, BoxError};
 use crate::identity::OAuthContext;
+use crate::transport::http::challenge::{self, ChallengeInfo};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::header::AUTHORIZATION;

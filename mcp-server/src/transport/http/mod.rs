@@ -34,14 +34,23 @@
 //! # }
 //! ```
 
+// Request flow: `service` (path, Host/Origin, method) → `post` / `get` / `sessions`
+// (DELETE) → `respond` (JSON or SSE); `post` hands 2026-07-28 messages to `stateless`.
+// `edge` (header checks, error bodies), `run`, `sse`, `streams` and the stores sit below.
+pub(crate) mod challenge;
 mod config;
 mod cors;
 mod edge;
 mod event_store;
+mod get;
 mod guard;
+mod post;
+mod respond;
+mod run;
 mod serve;
 mod service;
 mod session_store;
+mod sessions;
 mod sse;
 mod stateless;
 mod streams;
@@ -55,6 +64,7 @@ pub use edge::{
     LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, SERVER_BUSY, TRANSPORT_REJECTION,
 };
 pub use event_store::{EventStore, EventStoreLimits, InMemoryEventStore, StoreError, StoredEvent};
+pub use respond::StreamControl;
 pub use serve::{DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, shutdown_signal};
-pub use service::{StreamControl, StreamableHttpService};
+pub use service::StreamableHttpService;
 pub use session_store::{InMemorySessionStore, SessionRecord, SessionStore};

@@ -44,7 +44,7 @@ use super::config::HttpConfig;
 use super::edge::{accepts, empty_response, json_response};
 use super::sse::{SseBody, encode_event, sse_response};
 use crate::body::Body;
-use crate::context::TraceContext;
+use crate::protocol::TraceContext;
 use crate::identity::OAuthContext;
 use crate::protocol::headers::{self, name_param_of};
 use crate::protocol::mrtr::{
