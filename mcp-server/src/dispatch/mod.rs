@@ -1,7 +1,10 @@
 //! One JSON-RPC message in, one [`Outcome`] out: era checks, context construction,
 //! routing to the handlers, cancellation, panic containment and error mapping.
 
-use crate::context::{Inner, RequestContext, TraceContext};
+mod rounds;
+
+use crate::context::{Inner, RequestContext};
+use crate::protocol::TraceContext;
 use crate::error::{ErrorKind, McpError};
 use crate::server::{Exchange, Outcome, Server};
 use crate::session::PeerInfo;
@@ -192,7 +195,7 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
 
     // Handshake-era calls whose handler asks for input are served by the multi-round shim.
     let routed =
-        AssertUnwindSafe(crate::protocol::mrtr::route(server, &name, ctx, params)).catch_unwind();
+        AssertUnwindSafe(rounds::route(server, &name, ctx, params)).catch_unwind();
     let result = tokio::select! {
         r = routed => Some(r),
         () = cancel.cancelled() => None,

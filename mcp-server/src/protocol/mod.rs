@@ -12,11 +12,13 @@ pub mod classify;
 pub mod headers;
 pub mod mrtr;
 pub mod stateless;
+mod trace;
 
 pub use classify::{Rejection, Route};
 pub use headers::{InvalidHeaderDeclaration, ParamHeaders};
 pub use mrtr::{InputRequired, StateSealer};
 pub use stateless::StatelessEnvelope;
+pub use trace::TraceContext;
 
 use mcp_core::ProtocolVersion;
 use mcp_core::schema::CacheScope;

@@ -27,7 +27,7 @@ const MAX_TRACESTATE: usize = 512;
 /// The longest `baggage` kept (W3C Baggage: 8192 bytes).
 const MAX_BAGGAGE: usize = 8192;
 
-use crate::context::TraceContext;
+use super::TraceContext;
 
 /// Reads the W3C trace context of a `_meta` object, leniently: an invalid `traceparent` is
 /// dropped (W3C: the receiver then starts a new trace), as are non-string or oversized
