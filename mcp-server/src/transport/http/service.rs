@@ -60,7 +60,7 @@ use crate::server::Server;
 /// // A foreign Host is refused (DNS-rebinding protection).
 /// let req = Request::post("/mcp").header("host", "evil.example").body(Body::empty())?;
 /// assert_eq!(service.oneshot(req).await?.status(), 403);
-/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
 /// # }).unwrap();
 /// ```
 #[derive(Clone)]
