@@ -37,6 +37,25 @@ pub enum ElicitResponse<T> {
 }
 
 /// Per-request data handed to every handler. Cheap to clone.
+///
+/// ```
+/// use mcp_server::prelude::*;
+/// use mcp_server::tool::ToolDef;
+/// use mcp_server::transport::memory;
+/// use serde_json::{Map, Value, json};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let whoami = ToolDef::builder("whoami").handler_fn(|ctx: RequestContext, _a: Map<String, Value>| async move {
+///     let client = ctx.client_info().map(|i| i.name.clone()).unwrap_or_default();
+///     format!("{} from {client}", ctx.method())
+/// });
+/// let server = Server::builder().tool(whoami).build();
+/// let client = memory::connect(&server);
+/// client.initialize().await.unwrap();
+/// let result = client.request("tools/call", json!({"name": "whoami"})).await.unwrap();
+/// assert!(result["content"][0]["text"].as_str().unwrap().starts_with("tools/call from "));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct RequestContext(Arc<Inner>);
 

@@ -210,7 +210,25 @@ impl ServerInner {
 /// transport ([`serve_stdio`](Self::serve_stdio), the HTTP service, or
 /// [`transport::memory`](crate::transport::memory) in tests).
 ///
-/// See the [crate docs](crate) for an example.
+/// ```
+/// use mcp_server::prelude::*;
+/// use mcp_server::tool::ToolDef;
+/// use mcp_server::transport::memory;
+/// use serde_json::{Map, Value, json};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let server = Server::builder().name("demo").version("1.0.0").build();
+/// // Items can be added while clients are connected (they hear `list_changed`).
+/// server
+///     .add_tool(ToolDef::builder("ping").handler_fn(|_ctx, _a: Map<String, Value>| async { "pong" }))
+///     .unwrap();
+/// let client = memory::connect(&server);
+/// client.initialize().await.unwrap();
+/// let result = client.request("tools/call", json!({"name": "ping"})).await.unwrap();
+/// assert_eq!(result["content"][0]["text"], "pong");
+/// assert!(server.remove_tool("ping"));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Server(pub(crate) Arc<ServerInner>);
 

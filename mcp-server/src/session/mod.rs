@@ -225,7 +225,7 @@ impl Session {
     ///
     /// ```
     /// # let server = mcp_server::Server::builder().build();
-    /// # let session = server.create_session(std::sync::Arc::new(mcp_server::server::NullSink));
+    /// # let session = server.create_session(std::sync::Arc::new(mcp_server::session::NullSink));
     /// #[derive(Clone, Debug, PartialEq)]
     /// struct Cart(Vec<String>);
     /// session.insert(Cart(vec!["apple".into()]));
