@@ -518,7 +518,10 @@ impl RequestContext {
 impl crate::protocol::mrtr::Sealed for RequestContext {}
 
 impl crate::protocol::mrtr::InputResponsesExt for RequestContext {
-    fn input_response_as<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, McpError> {
+    fn input_response_as<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, McpError> {
         let Some(answer) = self.input_response(key) else {
             return Ok(None);
         };

@@ -256,7 +256,6 @@ impl<T: IntoGetPromptResult> IntoGetPromptResult for Result<T, McpError> {
     }
 }
 
-
 /// A handler that needs client input returns it as an error result: see
 /// [`InputRequired`](crate::protocol::mrtr::InputRequired).
 impl IntoGetPromptResult for crate::protocol::mrtr::InputRequired {

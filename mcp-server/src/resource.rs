@@ -476,7 +476,6 @@ impl<T: IntoReadResourceResult> IntoReadResourceResult for Result<T, McpError> {
     }
 }
 
-
 /// A handler that needs client input returns it as an error result: see
 /// [`InputRequired`](crate::protocol::mrtr::InputRequired).
 impl IntoReadResourceResult for crate::protocol::mrtr::InputRequired {

@@ -139,8 +139,7 @@ impl Collector {
             full.push(name.to_owned());
         }
         // A facade's `use child::X` is relative to the facade itself.
-        if self.is_facade && !full.is_empty() && !["crate", "self", "super"].contains(&&*full[0])
-        {
+        if self.is_facade && !full.is_empty() && !["crate", "self", "super"].contains(&&*full[0]) {
             full.insert(0, "self".to_owned());
         }
         let Some(abs) = self.absolute(&full) else {
@@ -256,7 +255,13 @@ impl Tree {
                 p.push(child);
                 test_only.insert(p);
             }
-            files.insert(here, FileInfo { refs: c.refs, bindings: c.bindings });
+            files.insert(
+                here,
+                FileInfo {
+                    refs: c.refs,
+                    bindings: c.bindings,
+                },
+            );
         }
         files.retain(|p, _| !test_only.iter().any(|t| p.starts_with(t)));
         Tree { files }
@@ -295,7 +300,9 @@ fn level_graph(tree: &Tree, level: &[String]) -> Graph {
         let Some(from) = node_of(file) else { continue };
         graph.entry(from.clone()).or_default();
         for r in &info.refs {
-            let Some(target) = tree.resolve(r, 0) else { continue };
+            let Some(target) = tree.resolve(r, 0) else {
+                continue;
+            };
             match node_of(&target) {
                 Some(to) if to != from => {
                     graph.entry(from.clone()).or_default().insert(to);
@@ -404,7 +411,9 @@ fn remove_allowed(graph: &mut Graph, level: &str) -> Vec<String> {
     for (l, from, to) in ALLOWED.iter().filter(|(l, ..)| *l == level) {
         let removed = graph.get_mut(*from).is_some_and(|s| s.remove(*to));
         if !removed {
-            stale.push(format!("allowed edge {l:?}: {from} → {to} no longer exists"));
+            stale.push(format!(
+                "allowed edge {l:?}: {from} → {to} no longer exists"
+            ));
         }
     }
     stale
@@ -455,7 +464,9 @@ fn the_reader_sees_the_core_edges() {
 fn fake(edges: &[(&str, &str)]) -> Graph {
     let mut g = Graph::new();
     for (a, b) in edges {
-        g.entry((*a).to_owned()).or_default().insert((*b).to_owned());
+        g.entry((*a).to_owned())
+            .or_default()
+            .insert((*b).to_owned());
         g.entry((*b).to_owned()).or_default();
     }
     g
@@ -466,7 +477,14 @@ fn circle_finder_on_a_small_graph() {
     let acyclic = fake(&[("a", "b"), ("b", "c"), ("a", "c")]);
     assert!(circles(&acyclic).is_empty());
 
-    let g = fake(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e"), ("e", "d")]);
+    let g = fake(&[
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "a"),
+        ("c", "d"),
+        ("d", "e"),
+        ("e", "d"),
+    ]);
     let found = circles(&g);
     assert_eq!(found, vec![vec!["a", "b", "c"], vec!["d", "e"]]);
     assert_eq!(describe(&g, &found[1]), "[d, e]: d → e, e → d");

@@ -4,8 +4,8 @@
 mod rounds;
 
 use crate::context::{Inner, RequestContext};
-use crate::protocol::TraceContext;
 use crate::error::{ErrorKind, McpError};
+use crate::protocol::TraceContext;
 use crate::server::{Exchange, Outcome, Server};
 use crate::session::PeerInfo;
 use futures::FutureExt as _;
@@ -194,8 +194,7 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
     });
 
     // Handshake-era calls whose handler asks for input are served by the multi-round shim.
-    let routed =
-        AssertUnwindSafe(rounds::route(server, &name, ctx, params)).catch_unwind();
+    let routed = AssertUnwindSafe(rounds::route(server, &name, ctx, params)).catch_unwind();
     let result = tokio::select! {
         r = routed => Some(r),
         () = cancel.cancelled() => None,
