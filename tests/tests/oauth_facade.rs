@@ -3,10 +3,9 @@
 //! cookie per client, denial), the upstream leg with our own callback, the token endpoint
 //! (client authentication, PKCE, code replay, refresh rotation and binding), rate limits.
 
-mod bearer_client;
 mod oauth_common;
 
-use bearer_client::Client;
+use mcp_tests::bearer::Client;
 use oauth_common::*;
 use serde_json::{Value, json};
 

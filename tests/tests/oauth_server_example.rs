@@ -6,10 +6,9 @@
 //! The trusted proxy is `127.0.0.2`: the "proxy" client binds its socket to that address, every
 //! other client connects from `127.0.0.1`.
 
-mod bearer_client;
 mod oauth_common;
 
-use bearer_client::Client;
+use mcp_tests::bearer::Client;
 use oauth_common::{CHALLENGE, REDIRECT, REDIRECT_ENC, VERIFIER, hidden, location, query_of};
 use oauth_server_example::{Config, run};
 use serde_json::{Value, json};

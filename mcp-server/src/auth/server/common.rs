@@ -1,8 +1,8 @@
 //! Helpers shared by the authorization-server routes: RFC 6749 errors, redirects, request
 //! parameters, random values, hashes and PKCE.
 
-use crate::auth::challenge::json_error;
 use crate::body::Body;
+use crate::transport::http::challenge::json_error;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::{CACHE_CONTROL, LOCATION, WWW_AUTHENTICATE};

@@ -13,9 +13,9 @@
 use super::common::{hash_hex, random_token};
 use super::config::State;
 use super::store::StoredClient;
-use crate::auth::challenge::json_error;
 use crate::auth::util::{json_response, now_secs};
 use crate::body::Body;
+use crate::transport::http::challenge::json_error;
 use http::{Response, StatusCode};
 use serde_json::{Map, Value, json};
 

@@ -34,15 +34,24 @@
 //! # }
 //! ```
 
+// Request flow: `service` (path, Host/Origin, method) → `post` / `get` / `sessions`
+// (DELETE) → `respond` (JSON or SSE); `post` hands 2026-07-28 messages to `stateless`.
+// `edge` (header checks, error bodies), `run`, `sse`, `streams` and the stores sit below.
+pub(crate) mod challenge;
 mod config;
 mod cors;
 mod edge;
 mod event_store;
+mod get;
 mod guard;
 mod host_guard_layer;
+mod post;
+mod respond;
+mod run;
 mod serve;
 mod service;
 mod session_store;
+mod sessions;
 mod sse;
 mod stateless;
 mod streams;
@@ -57,6 +66,7 @@ pub use edge::{
 };
 pub use event_store::{EventStore, EventStoreLimits, InMemoryEventStore, StoreError, StoredEvent};
 pub use host_guard_layer::{HostGuardLayer, HostGuardService};
+pub use respond::StreamControl;
 pub use serve::{DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, shutdown_signal};
-pub use service::{StreamControl, StreamableHttpService};
+pub use service::StreamableHttpService;
 pub use session_store::{InMemorySessionStore, SessionRecord, SessionStore};

@@ -128,10 +128,12 @@ where
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(target: "mcp_server::http", error = %e, "set_nodelay failed");
         }
-        let svc = service.clone().map_request(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(RemoteAddr(peer));
-            req
-        });
+        let svc = service
+            .clone()
+            .map_request(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(RemoteAddr(peer));
+                req
+            });
         let conn = builder
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
             .into_owned();
