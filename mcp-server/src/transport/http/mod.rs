@@ -35,6 +35,7 @@
 //! ```
 
 mod config;
+mod conn;
 mod cors;
 mod edge;
 mod event_store;
@@ -50,11 +51,19 @@ pub use config::{
     DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SESSIONS,
     DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_SSE_RETRY_MS, HttpConfig, SessionMode,
 };
+pub use conn::{
+    BodyTimeoutError, ConnectionLimits, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_HEADER_BYTES,
+    FALLBACK_MAX_CONNECTIONS, RequestBodyTimeout, RequestBodyTimeoutLayer, TimeoutBody,
+};
 pub use cors::{Cors, CorsLayer, ResponseFuture as CorsResponseFuture};
 pub use edge::{
     LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, SERVER_BUSY, TRANSPORT_REJECTION,
 };
 pub use event_store::{EventStore, EventStoreLimits, InMemoryEventStore, StoreError, StoredEvent};
-pub use serve::{DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, shutdown_signal};
+pub use serve::{
+    DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, serve_listener_with, serve_with,
+    shutdown_signal,
+};
 pub use service::{StreamControl, StreamableHttpService};
 pub use session_store::{InMemorySessionStore, SessionRecord, SessionStore};

@@ -311,6 +311,9 @@ where
         {
             Err(too_large())
         }
+        Err(e) if e.downcast_ref::<super::BodyTimeoutError>().is_some() => Err(
+            EdgeError::rejection(StatusCode::REQUEST_TIMEOUT, format!("Request Timeout: {e}")),
+        ),
         Err(_) => Err(EdgeError::bad_request(
             "Bad Request: failed to read the request body",
         )),
