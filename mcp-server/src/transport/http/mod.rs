@@ -60,7 +60,10 @@ pub use cors::{Cors, CorsLayer, ResponseFuture as CorsResponseFuture};
 pub use edge::{
     LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, SERVER_BUSY, TRANSPORT_REJECTION,
 };
-pub use event_store::{EventStore, EventStoreLimits, InMemoryEventStore, StoreError, StoredEvent};
+pub use event_store::{
+    DEFAULT_EVENT_STORE_BYTES, DEFAULT_FINISHED_STREAM_TTL, EventStore, EventStoreLimits,
+    InMemoryEventStore, StoreError, StoredEvent,
+};
 pub use serve::{
     DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, serve_listener_with, serve_with,
     shutdown_signal,
