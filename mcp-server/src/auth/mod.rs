@@ -87,7 +87,10 @@ pub mod validator;
 
 pub use challenge::{ChallengeInfo, challenge_for, insufficient_scope_response};
 pub use discovery::{AuthorizationServerMetadata, DiscoveryPolicy, OidcDiscovery};
-pub use introspection::IntrospectionValidator;
+pub use introspection::{
+    DEFAULT_INTROSPECTION_CACHE_ENTRIES, DEFAULT_MAX_CONCURRENT_INTROSPECTIONS,
+    DEFAULT_MAX_INTROSPECTIONS_PER_SECOND, DEFAULT_NEGATIVE_CACHE_TTL, IntrospectionValidator,
+};
 pub use jwks::JwksProvider;
 pub use jwt::{JwtValidator, JwtValidatorBuilder, ScopeClaim};
 pub use layer::{Authorization, AuthorizationLayer, ResponseFuture};
