@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::event_store::{EventStore, InMemoryEventStore};
-use super::guard::HostGuard;
+use super::guard::HostAllowList;
 use super::session_store::SessionStore;
 
 /// Default request body cap: 4 MiB.
@@ -51,7 +51,7 @@ pub enum SessionMode {
 #[must_use]
 pub struct HttpConfig {
     pub(crate) path: Option<Arc<str>>,
-    pub(crate) guard: HostGuard,
+    pub(crate) guard: HostAllowList,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_batch: usize,
     pub(crate) session_idle_timeout: Duration,
@@ -96,7 +96,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             path: Some(Arc::from("/mcp")),
-            guard: HostGuard::localhost(),
+            guard: HostAllowList::localhost(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_batch: DEFAULT_MAX_BATCH,
             session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
@@ -160,7 +160,7 @@ impl HttpConfig {
     /// Only do this behind a reverse proxy that validates `Host` itself: a server bound to a
     /// local address without these checks can be reached by any web page through DNS rebinding.
     pub fn disable_dns_rebinding_protection(mut self) -> Self {
-        self.guard = HostGuard::disabled();
+        self.guard = HostAllowList::disabled();
         self
     }
 

@@ -64,6 +64,7 @@ pub use event_store::{
     DEFAULT_EVENT_STORE_BYTES, DEFAULT_FINISHED_STREAM_TTL, EventStore, EventStoreLimits,
     InMemoryEventStore, StoreError, StoredEvent,
 };
+pub use guard::{HostGuard, HostGuardFuture, HostGuardLayer};
 pub use serve::{
     DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, serve_listener_with, serve_with,
     shutdown_signal,
