@@ -2,7 +2,8 @@
 //! `ResourceTemplateDef` / `PromptDef`. The expression runs once, when the server is built: it
 //! generates the schemas and wraps the user's function in a handler closure.
 //!
-//! Every path goes through `::mcp_server::__private`, so users need no other dependency.
+//! Every path goes through `::mcp_server::__private`, so users need no other dependency, except
+//! the public `::mcp_server::builder::{HandlerSet, Definitions}` that `#[mcp_server]` implements.
 
 use crate::attr::{Icon, Kind, Options};
 use crate::ctxt::Ctxt;

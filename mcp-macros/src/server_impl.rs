@@ -3,7 +3,7 @@
 //! registered with `Server::builder().with_handler(value)`.
 
 use crate::attr::{Kind, parse_options};
-use crate::codegen::{self, pv};
+use crate::codegen;
 use crate::ctxt::Ctxt;
 use crate::func::analyse;
 use proc_macro2::TokenStream;
@@ -107,16 +107,15 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         return out;
     }
 
-    let pv = pv();
     let self_ty = &item.self_ty;
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
     quote! {
         #item
 
-        impl #impl_generics #pv::HandlerSet for #self_ty #where_clause {
+        impl #impl_generics ::mcp_server::builder::HandlerSet for #self_ty #where_clause {
             #[allow(unused_variables, clippy::redundant_clone)]
-            fn into_defs(self: ::std::sync::Arc<Self>) -> #pv::Definitions {
-                #pv::Definitions {
+            fn into_defs(self: ::std::sync::Arc<Self>) -> ::mcp_server::builder::Definitions {
+                ::mcp_server::builder::Definitions {
                     tools: ::std::vec![#(#tools),*],
                     resources: ::std::vec![#(#resources),*],
                     templates: ::std::vec![#(#templates),*],

@@ -8,8 +8,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// A boxed error, as produced by streaming bodies.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) use crate::error::BoxError;
 
 /// The response body of every service and layer in this crate: a full buffer or a stream
 /// (SSE). It implements [`http_body::Body`], so axum and hyper accept it as is.

@@ -2,7 +2,6 @@
 
 use crate::completion::{CompletionProvider, CompletionTarget};
 use crate::error::BuildError;
-use crate::macro_support::{Definitions, HandlerSet};
 use crate::prompt::PromptDef;
 use crate::protocol::ProtocolOptions;
 use crate::registry::Registry;
@@ -54,6 +53,37 @@ impl fmt::Debug for ServerBuilder {
             .field("prompts", &self.defs.prompts.len())
             .field("discover", &self.discover)
             .finish_non_exhaustive()
+    }
+}
+
+/// A value whose methods are MCP items, registered with [`ServerBuilder::with_handler`].
+///
+/// `#[mcp_server]` implements it for the type of an annotated `impl` block: each `#[mcp_tool]`,
+/// `#[mcp_resource]`, `#[mcp_resource_template]` and `#[mcp_prompt]` method becomes one
+/// definition whose handler shares the value. Implement it by hand to register a group of
+/// hand-built definitions that share state.
+pub trait HandlerSet: Send + Sync + 'static {
+    /// The definitions, each handler sharing `self`.
+    fn into_defs(self: Arc<Self>) -> Definitions;
+}
+
+/// The item definitions of a [`HandlerSet`].
+#[derive(Debug, Default)]
+pub struct Definitions {
+    /// Tools.
+    pub tools: Vec<ToolDef>,
+    /// Resources.
+    pub resources: Vec<ResourceDef>,
+    /// Resource templates.
+    pub templates: Vec<ResourceTemplateDef>,
+    /// Prompts.
+    pub prompts: Vec<PromptDef>,
+}
+
+impl Server {
+    /// Starts configuring a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::new()
     }
 }
 

@@ -3,7 +3,9 @@
 
 use crate::error::{ErrorKind, McpError};
 use crate::identity::OAuthContext;
-use crate::server::{MessageSink, ServerInner};
+use crate::protocol::TraceContext;
+use crate::server::ServerInner;
+use crate::session::MessageSink;
 use crate::session::{PeerInfo, Pending, Session};
 use mcp_core::ProtocolVersion;
 use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
@@ -23,31 +25,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// W3C trace context propagated in `_meta` (`traceparent`, `tracestate`, `baggage`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TraceContext {
-    /// `traceparent`.
-    pub traceparent: Option<String>,
-    /// `tracestate`.
-    pub tracestate: Option<String>,
-    /// `baggage`.
-    pub baggage: Option<String>,
-}
-
-impl TraceContext {
-    /// Reads the trace keys of a `_meta` object; `None` when there are none.
-    #[must_use]
-    pub fn from_meta(meta: &Meta) -> Option<Self> {
-        let get = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
-        let t = TraceContext {
-            traceparent: get(mcp_core::meta::TRACEPARENT),
-            tracestate: get(mcp_core::meta::TRACESTATE),
-            baggage: get(mcp_core::meta::BAGGAGE),
-        };
-        (t != TraceContext::default()).then_some(t)
-    }
-}
-
 /// The answer to a form elicitation ([`RequestContext::elicit`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ElicitResponse<T> {
@@ -60,6 +37,25 @@ pub enum ElicitResponse<T> {
 }
 
 /// Per-request data handed to every handler. Cheap to clone.
+///
+/// ```
+/// use mcp_server::prelude::*;
+/// use mcp_server::tool::ToolDef;
+/// use mcp_server::transport::memory;
+/// use serde_json::{Map, Value, json};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let whoami = ToolDef::builder("whoami").handler_fn(|ctx: RequestContext, _a: Map<String, Value>| async move {
+///     let client = ctx.client_info().map(|i| i.name.clone()).unwrap_or_default();
+///     format!("{} from {client}", ctx.method())
+/// });
+/// let server = Server::builder().tool(whoami).build();
+/// let client = memory::connect(&server);
+/// client.initialize().await.unwrap();
+/// let result = client.request("tools/call", json!({"name": "whoami"})).await.unwrap();
+/// assert!(result["content"][0]["text"].as_str().unwrap().starts_with("tools/call from "));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct RequestContext(Arc<Inner>);
 
@@ -516,6 +512,32 @@ impl RequestContext {
     #[must_use]
     pub fn request_timeout(&self) -> Duration {
         self.0.server.options.request_timeout
+    }
+}
+
+impl crate::protocol::mrtr::Sealed for RequestContext {}
+
+impl crate::protocol::mrtr::InputResponsesExt for RequestContext {
+    fn input_response_as<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, McpError> {
+        let Some(answer) = self.input_response(key) else {
+            return Ok(None);
+        };
+        let value = serde_json::to_value(answer).map_err(McpError::internal)?;
+        serde_json::from_value(value).map(Some).map_err(|e| {
+            McpError::invalid_params(format!("Invalid params: inputResponses[\"{key}\"]: {e}"))
+        })
+    }
+
+    fn request_state_as<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, McpError> {
+        let Some(state) = self.request_state() else {
+            return Ok(None);
+        };
+        serde_json::from_str(state)
+            .map(Some)
+            .map_err(|e| McpError::invalid_params(format!("Invalid params: requestState: {e}")))
     }
 }
 

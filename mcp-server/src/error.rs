@@ -8,7 +8,8 @@ use mcp_core::schema::InputRequiredResult;
 use serde_json::json;
 use std::fmt;
 
-/// A boxed error, as accepted by [`McpError::internal`].
+/// A boxed error: what [`McpError::internal`] accepts and what streaming bodies produce (the
+/// crate's one alias).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request failed.

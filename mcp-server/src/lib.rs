@@ -91,7 +91,9 @@ pub use error::{BuildError, ErrorKind, McpError, ToolError};
 #[doc(inline)]
 pub use identity::OAuthContext;
 #[doc(inline)]
-pub use server::{Exchange, MessageSink, Outcome, Server, ServerEvent};
+pub use server::{Exchange, Outcome, Server, ServerEvent};
+#[doc(inline)]
+pub use session::MessageSink;
 #[doc(inline)]
 pub use session::Session;
 #[doc(inline)]

@@ -55,25 +55,6 @@ pub static RESOURCE_TEMPLATES: [fn() -> ResourceTemplateDef];
 #[linkme::distributed_slice]
 pub static PROMPTS: [fn() -> PromptDef];
 
-/// The items of an `#[mcp_server]` impl block; registered with `ServerBuilder::with_handler`.
-pub trait HandlerSet: Send + Sync + 'static {
-    /// The definitions, each handler sharing `self`.
-    fn into_defs(self: Arc<Self>) -> Definitions;
-}
-
-/// Definitions produced by a [`HandlerSet`].
-#[derive(Debug, Default)]
-pub struct Definitions {
-    /// Tools.
-    pub tools: Vec<ToolDef>,
-    /// Resources.
-    pub resources: Vec<ResourceDef>,
-    /// Resource templates.
-    pub templates: Vec<ResourceTemplateDef>,
-    /// Prompts.
-    pub prompts: Vec<PromptDef>,
-}
-
 /// A completion provider as stored in definitions.
 pub type CompletionProviderRef = Arc<dyn CompletionProvider>;
 

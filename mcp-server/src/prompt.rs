@@ -256,6 +256,14 @@ impl<T: IntoGetPromptResult> IntoGetPromptResult for Result<T, McpError> {
     }
 }
 
+/// A handler that needs client input returns it as an error result: see
+/// [`InputRequired`](crate::protocol::mrtr::InputRequired).
+impl IntoGetPromptResult for crate::protocol::mrtr::InputRequired {
+    fn into_get_prompt_result(self) -> Result<GetPromptResult, McpError> {
+        Err(self.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -476,6 +476,18 @@ impl<T: IntoReadResourceResult> IntoReadResourceResult for Result<T, McpError> {
     }
 }
 
+/// A handler that needs client input returns it as an error result: see
+/// [`InputRequired`](crate::protocol::mrtr::InputRequired).
+impl IntoReadResourceResult for crate::protocol::mrtr::InputRequired {
+    fn into_read_resource_result(
+        self,
+        _uri: &str,
+        _mime_type: Option<&str>,
+    ) -> Result<ReadResourceResult, McpError> {
+        Err(self.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

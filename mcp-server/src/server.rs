@@ -1,8 +1,10 @@
-//! [`Server`]: the registry plus configuration, shared by every transport, and the
-//! transport-facing interface ([`Server::handle`], [`Exchange`], [`Outcome`],
-//! [`MessageSink`]).
+//! [`Server`]: the registry plus configuration and sessions, shared by every transport, and
+//! the types of the transport-facing interface ([`Exchange`], [`Outcome`], [`ServerEvent`]).
+//!
+//! This module is below dispatch and never names a transport: [`Server::handle`] is
+//! implemented in the dispatch layer, [`Server::builder`] next to the builder, and
+//! [`Server::serve_stdio`] in [`transport::stdio`](crate::transport::stdio).
 
-use crate::builder::ServerBuilder;
 use crate::error::BuildError;
 use crate::prompt::PromptDef;
 use crate::protocol::{ProtocolOptions, StatelessEnvelope};
@@ -10,7 +12,7 @@ use crate::registry::Registry;
 use crate::registry::pagination::CursorCodec;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::scope::ScopeRequirement;
-use crate::session::{Pending, Session, SessionMap};
+use crate::session::{MessageSink, Pending, Session, SessionMap};
 use crate::tool::ToolDef;
 use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_core::method;
@@ -22,29 +24,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-
-/// Where the server sends messages to a client: a stdout writer, an SSE stream, a test
-/// channel. Must not block: queue the message and return.
-pub trait MessageSink: Send + Sync + 'static {
-    /// Queues `msg`; `false` when the channel is closed.
-    fn send(&self, msg: JsonRpcMessage) -> bool;
-}
-
-/// A sink that drops everything (and reports itself closed).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NullSink;
-
-impl MessageSink for NullSink {
-    fn send(&self, _msg: JsonRpcMessage) -> bool {
-        false
-    }
-}
-
-impl MessageSink for tokio::sync::mpsc::UnboundedSender<JsonRpcMessage> {
-    fn send(&self, msg: JsonRpcMessage) -> bool {
-        tokio::sync::mpsc::UnboundedSender::send(self, msg).is_ok()
-    }
-}
 
 /// Everything a transport knows about one incoming message.
 ///
@@ -231,7 +210,25 @@ impl ServerInner {
 /// transport ([`serve_stdio`](Self::serve_stdio), the HTTP service, or
 /// [`transport::memory`](crate::transport::memory) in tests).
 ///
-/// See the [crate docs](crate) for an example.
+/// ```
+/// use mcp_server::prelude::*;
+/// use mcp_server::tool::ToolDef;
+/// use mcp_server::transport::memory;
+/// use serde_json::{Map, Value, json};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let server = Server::builder().name("demo").version("1.0.0").build();
+/// // Items can be added while clients are connected (they hear `list_changed`).
+/// server
+///     .add_tool(ToolDef::builder("ping").handler_fn(|_ctx, _a: Map<String, Value>| async { "pong" }))
+///     .unwrap();
+/// let client = memory::connect(&server);
+/// client.initialize().await.unwrap();
+/// let result = client.request("tools/call", json!({"name": "ping"})).await.unwrap();
+/// assert_eq!(result["content"][0]["text"], "pong");
+/// assert!(server.remove_tool("ping"));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Server(pub(crate) Arc<ServerInner>);
 
@@ -249,11 +246,6 @@ impl fmt::Debug for Server {
 }
 
 impl Server {
-    /// Starts configuring a server.
-    pub fn builder() -> ServerBuilder {
-        ServerBuilder::new()
-    }
-
     /// The server's implementation info (`serverInfo`).
     #[must_use]
     pub fn info(&self) -> &Implementation {
@@ -275,13 +267,6 @@ impl Server {
     /// Era switches and stateless-era settings.
     pub fn protocol_options(&self) -> &ProtocolOptions {
         &self.0.protocol
-    }
-
-    /// Handles one incoming message. Requests are answered (`Reply`), notifications and
-    /// responses (to server→client requests) are consumed (`NoReply`). Safe to call
-    /// concurrently: transports run requests in parallel.
-    pub async fn handle(&self, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
-        crate::dispatch::handle(self, msg, ex).await
     }
 
     /// Creates and registers a session whose standalone channel is `outbound`.
@@ -447,13 +432,5 @@ impl Server {
     #[must_use]
     pub fn tool(&self, name: &str) -> Option<mcp_core::schema::Tool> {
         self.0.registry.tool(name).map(|e| e.def.tool.clone())
-    }
-
-    /// Serves this server over stdin/stdout until stdin closes. Logs must go to stderr.
-    ///
-    /// # Errors
-    /// An I/O error reading stdin or writing stdout.
-    pub async fn serve_stdio(self) -> Result<(), std::io::Error> {
-        crate::transport::stdio::serve(self, tokio::io::stdin(), tokio::io::stdout()).await
     }
 }

@@ -455,6 +455,14 @@ display_results!(
     bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64
 );
 
+/// A handler that needs client input returns it as an error result: see
+/// [`InputRequired`](crate::protocol::mrtr::InputRequired).
+impl IntoCallToolResult for crate::protocol::mrtr::InputRequired {
+    fn into_call_tool_result(self) -> Result<CallToolResult, McpError> {
+        Err(self.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

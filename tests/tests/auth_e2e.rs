@@ -27,25 +27,20 @@ use mcp_server::scope::ScopeRequirement;
 use mcp_server::tool::ToolDef;
 use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
 use mcp_server::{RequestContext, Server, ToolError};
+use mcp_tests::bearer::{Client, PROTOCOL, post};
+use mcp_tests::reply::Reply;
+use mcp_tests::tools::no_args;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const AUDIENCE: &str = "mcp-server";
-const PROTOCOL: &str = "2025-11-25";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 // --- the protected server ------------------------------------------------------------------
-
-fn no_args() -> Map<String, Value> {
-    match json!({"type": "object", "properties": {}}) {
-        Value::Object(m) => m,
-        _ => unreachable!(),
-    }
-}
 
 /// `echo` (no scope), `whoami` (no scope), `read_notes` (`mcp:read`), `write_note` (`mcp:write`).
 fn server() -> Server {
@@ -182,124 +177,23 @@ fn insufficient_scope(prm_url: &str, scope: &str) -> String {
 
 // --- a raw MCP client over reqwest ----------------------------------------------------------
 
-/// One HTTP answer: status, `WWW-Authenticate`, and the body (the JSON-RPC response when the
-/// body is SSE).
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    challenge: String,
-    session: Option<String>,
-    body: Value,
-}
-
-async fn post(
-    http: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    session: Option<&str>,
-    msg: &Value,
-) -> Reply {
-    let mut req = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", PROTOCOL)
-        .timeout(Duration::from_secs(60))
-        .json(msg);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(s) = session {
-        req = req.header("mcp-session-id", s);
-    }
-    let res = req.send().await.expect("server answers");
-    let status = res.status().as_u16();
-    let header = |name: &str| {
-        res.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let challenge = header("www-authenticate").unwrap_or_default();
-    let session = header("mcp-session-id");
-    let sse = header("content-type").is_some_and(|v| v.starts_with("text/event-stream"));
-    let text = res.text().await.expect("body");
-    let body = if sse {
-        text.lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .rfind(|m| m.get("id").is_some())
-            .unwrap_or(Value::Null)
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    };
-    Reply {
-        status,
-        challenge,
-        session,
-        body,
-    }
-}
-
-/// An MCP session with one bearer token.
-struct Session {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    id: Option<String>,
-    next: u64,
-}
-
-impl Session {
-    fn new(url: &str, token: &str) -> Self {
-        Session {
-            http: reqwest::Client::new(),
-            url: url.to_owned(),
-            token: token.to_owned(),
-            id: None,
-            next: 1,
-        }
-    }
-
-    async fn send(&mut self, msg: &Value) -> Reply {
-        post(
-            &self.http,
-            &self.url,
-            Some(&self.token),
-            self.id.as_deref(),
-            msg,
+/// `initialize` as `auth-e2e` (the server must name itself `auth-e2e` and issue a session
+/// id), then `notifications/initialized`.
+async fn initialize(session: &mut Client) {
+    let r = session
+        .request(
+            "initialize",
+            json!({"protocolVersion": PROTOCOL, "capabilities": {},
+                   "clientInfo": {"name": "auth-e2e", "version": "1"}}),
         )
-        .await
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> Reply {
-        let id = self.next;
-        self.next += 1;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await
-    }
-
-    async fn initialize(&mut self) {
-        let r = self
-            .request(
-                "initialize",
-                json!({"protocolVersion": PROTOCOL, "capabilities": {},
-                       "clientInfo": {"name": "auth-e2e", "version": "1"}}),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{r:?}");
-        assert_eq!(r.body["result"]["serverInfo"]["name"], "auth-e2e", "{r:?}");
-        self.id = Some(r.session.expect("initialize issues a session id"));
-        let r = self
-            .send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
-        assert_eq!(r.status, 202, "{r:?}");
-    }
-
-    async fn call(&mut self, tool: &str, args: Value) -> Reply {
-        self.request("tools/call", json!({"name": tool, "arguments": args}))
-            .await
-    }
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["result"]["serverInfo"]["name"], "auth-e2e", "{r:?}");
+    session.session = Some(r.session.expect("initialize issues a session id"));
+    let r = session
+        .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
+    assert_eq!(r.status, 202, "{r:?}");
 }
 
 /// The text of the first content block of a successful `tools/call`.
@@ -408,8 +302,8 @@ async fn discovery_chain_by_hand_then_scoped_calls_and_session_binding() {
     let reader_token = tok["access_token"].as_str().unwrap().to_owned();
 
     // 5. MCP with the token: handshake, list, unguarded and mcp:read tools.
-    let mut reader = Session::new(&p.url, &reader_token);
-    reader.initialize().await;
+    let mut reader = Client::new(&p.url, &reader_token);
+    initialize(&mut reader).await;
     let r = reader.request("tools/list", json!({})).await;
     assert_eq!(r.status, 200, "{r:?}");
     let names: Vec<&str> = r.body["result"]["tools"]
@@ -452,8 +346,8 @@ async fn discovery_chain_by_hand_then_scoped_calls_and_session_binding() {
     // 7. A token with mcp:write (the step-up) calls it.
     let tok = client_credentials(&http, token_endpoint, ("writer", "writer-secret"), None).await;
     assert_eq!(tok["scope"], "mcp:read mcp:write");
-    let mut writer = Session::new(&p.url, tok["access_token"].as_str().unwrap());
-    writer.initialize().await;
+    let mut writer = Client::new(&p.url, tok["access_token"].as_str().unwrap());
+    initialize(&mut writer).await;
     assert_eq!(
         text(&writer.call("write_note", json!({})).await),
         "note written"
@@ -462,27 +356,27 @@ async fn discovery_chain_by_hand_then_scoped_calls_and_session_binding() {
     // 8. Sessions are bound to the principal: another subject's token with reader's session id
     //    is 404 (no hijack by id); a fresh token of the same principal keeps working.
     let tok = client_credentials(&http, token_endpoint, ("other", "other-secret"), None).await;
-    let mut intruder = Session::new(&p.url, tok["access_token"].as_str().unwrap());
-    intruder.id = reader.id.clone();
+    let mut intruder = Client::new(&p.url, tok["access_token"].as_str().unwrap());
+    intruder.session = reader.session.clone();
     let r = intruder.call("echo", json!({"text": "hijack"})).await;
     assert_eq!(r.status, 404, "{r:?}");
-    let mut intruder_w = Session::new(&p.url, writer.token.as_str());
-    intruder_w.id = reader.id.clone();
+    let mut intruder_w = Client::new(&p.url, writer.token.as_str());
+    intruder_w.session = reader.session.clone();
     let r = intruder_w.call("read_notes", json!({})).await;
     assert_eq!(r.status, 404, "{r:?}");
     let tok = client_credentials(&http, token_endpoint, ("reader", "reader-secret"), None).await;
     let fresh = tok["access_token"].as_str().unwrap();
     assert_ne!(fresh, reader_token);
-    let mut same = Session::new(&p.url, fresh);
-    same.id = reader.id.clone();
+    let mut same = Client::new(&p.url, fresh);
+    same.session = reader.session.clone();
     assert_eq!(
         text(&same.call("echo", json!({"text": "again"})).await),
         "echo: again"
     );
 
     // 9. A forged token (signed by nobody the server trusts) is 401 invalid_token.
-    let mut forged = Session::new(&p.url, &format!("{reader_token}x"));
-    forged.id = reader.id.clone();
+    let mut forged = Client::new(&p.url, &format!("{reader_token}x"));
+    forged.session = reader.session.clone();
     let r = forged.call("echo", json!({"text": "x"})).await;
     assert_eq!(r.status, 401, "{r:?}");
     assert!(

@@ -5,7 +5,7 @@ mod auth_common;
 
 use auth_common::*;
 use http::Request;
-use mcp_server::auth::discovery::DiscoveryError;
+use mcp_server::auth::DiscoveryError;
 use mcp_server::auth::testing::TestIssuer;
 use mcp_server::auth::{
     AuthorizationLayer, AuthorizationServerMetadata, ClientRegistrationLayer, DiscoveryPolicy,

@@ -6,11 +6,9 @@
 //! The server runs in-process through `entra_example::run` with the configuration the binary
 //! reads from `ENTRA_*` / `MCP_*` (only the listen port is random).
 
-mod bearer_client;
-
-use bearer_client::Client;
 use entra_example::{Config, run};
 use mcp_server::auth::testing::TestIssuer;
+use mcp_tests::bearer::Client;
 use serde_json::{Value, json};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";

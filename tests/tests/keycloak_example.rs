@@ -11,10 +11,8 @@
 //!
 //! Without `KEYCLOAK_URL` the tests are skipped with a message, unless `MCP_REQUIRE_KEYCLOAK=1`.
 
-mod bearer_client;
-
-use bearer_client::Client;
 use keycloak_example::{Config, run};
+use mcp_tests::bearer::Client;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -13,30 +13,14 @@ use mcp_server::resource::ResourceDef;
 use mcp_server::tool::ToolDef;
 use mcp_server::transport::http::{HttpConfig, StreamableHttpService, serve_listener};
 use mcp_server::{McpError, RequestContext, Server, ServerEvent};
+use mcp_tests::reply::Reply;
+use mcp_tests::tools::{object, tool};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
 const V: &str = "2026-07-28";
 const PATIENCE: Duration = Duration::from_secs(20);
 const KEY: [u8; 32] = [9; 32];
-
-fn object(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-fn tool<F, Fut>(name: &str, f: F) -> ToolDef
-where
-    F: Fn(RequestContext) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<CallToolResult, McpError>> + Send + 'static,
-{
-    ToolDef::builder(name)
-        .description(format!("test tool {name}"))
-        .input_schema(object(json!({"type": "object", "properties": {}})))
-        .handler_fn(move |ctx: RequestContext, _a: Map<String, Value>| f(ctx))
-}
 
 fn server(options: ProtocolOptions) -> Server {
     Server::builder()
@@ -172,28 +156,6 @@ fn std_headers(body: &Value) -> Vec<(String, String)> {
     h
 }
 
-struct Reply {
-    status: u16,
-    content_type: String,
-    text: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    /// The JSON-RPC messages of an SSE body.
-    fn events(&self) -> Vec<Value> {
-        self.text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .filter(|d| !d.is_empty())
-            .map(|d| serde_json::from_str(d).unwrap())
-            .collect()
-    }
-}
-
 async fn post_raw(url: &str, headers: &[(String, String)], accept: &str, body: &Value) -> Reply {
     let client = reqwest::Client::new();
     let mut rb = client
@@ -207,21 +169,9 @@ async fn post_raw(url: &str, headers: &[(String, String)], accept: &str, body: &
         .await
         .unwrap()
         .unwrap();
-    let status = res.status().as_u16();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let text = tokio::time::timeout(PATIENCE, res.text())
+    tokio::time::timeout(PATIENCE, Reply::read(res))
         .await
         .unwrap()
-        .unwrap();
-    Reply {
-        status,
-        content_type,
-        text,
-    }
 }
 
 const BOTH: &str = "application/json, text/event-stream";

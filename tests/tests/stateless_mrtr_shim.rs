@@ -5,30 +5,15 @@ use mcp_core::jsonrpc::JsonRpcMessage;
 use mcp_core::schema::{
     CallToolResult, ElicitResult, ElicitationSchema, ListRootsResult, StringSchema,
 };
+use mcp_server::Server;
 use mcp_server::protocol::ProtocolOptions;
 use mcp_server::protocol::mrtr::{InputRequired, InputResponsesExt};
-use mcp_server::tool::ToolDef;
 use mcp_server::transport::memory::{self, MemoryClient};
-use mcp_server::{McpError, RequestContext, Server};
-use serde_json::{Map, Value, json};
+use mcp_tests::tools::tool;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(20);
-
-fn tool<F, Fut>(name: &str, f: F) -> ToolDef
-where
-    F: Fn(RequestContext) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<CallToolResult, McpError>> + Send + 'static,
-{
-    let schema = match json!({"type": "object", "properties": {}}) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    ToolDef::builder(name)
-        .description(name.to_owned())
-        .input_schema(schema)
-        .handler_fn(move |ctx: RequestContext, _a: Map<String, Value>| f(ctx))
-}
 
 fn server() -> Server {
     Server::builder()

@@ -1,15 +1,4 @@
 //! Authorization-server discovery: RFC 8414 and OpenID Connect Discovery, cached.
-//!
-//! For an issuer with a path (`https://idp.example.com/realms/mcp`) the URLs are tried in the
-//! order the MCP specification gives:
-//!
-//! 1. `https://idp.example.com/.well-known/oauth-authorization-server/realms/mcp` (RFC 8414 path insertion)
-//! 2. `https://idp.example.com/.well-known/openid-configuration/realms/mcp` (OIDC path insertion)
-//! 3. `https://idp.example.com/realms/mcp/.well-known/openid-configuration` (OIDC path appending)
-//!
-//! and for an issuer without a path, `/.well-known/oauth-authorization-server` then
-//! `/.well-known/openid-configuration`. A document is accepted only if its `issuer` equals the
-//! requested issuer (a single trailing `/` is ignored on both sides).
 
 use super::util::{default_client, normalize_issuer};
 use serde::{Deserialize, Serialize};
@@ -140,6 +129,17 @@ pub fn discovery_urls(issuer: &str) -> Result<Vec<String>, DiscoveryError> {
 }
 
 /// Discovers and caches authorization-server metadata. Cheap to clone (shared cache).
+///
+/// For an issuer with a path (`https://idp.example.com/realms/mcp`) the URLs are tried in the
+/// order the MCP specification gives:
+///
+/// 1. `https://idp.example.com/.well-known/oauth-authorization-server/realms/mcp` (RFC 8414 path insertion)
+/// 2. `https://idp.example.com/.well-known/openid-configuration/realms/mcp` (OIDC path insertion)
+/// 3. `https://idp.example.com/realms/mcp/.well-known/openid-configuration` (OIDC path appending)
+///
+/// and for an issuer without a path, `/.well-known/oauth-authorization-server` then
+/// `/.well-known/openid-configuration`. A document is accepted only if its `issuer` equals the
+/// requested issuer (a single trailing `/` is ignored on both sides).
 #[derive(Clone)]
 pub struct OidcDiscovery {
     inner: Arc<Inner>,

@@ -1,14 +1,4 @@
 //! [`JwksProvider`]: the verification keys of an issuer, fetched from its JWKS endpoint.
-//!
-//! - Cached for the `Cache-Control: max-age` of the response (clamped to
-//!   [`min_ttl`](JwksProvider::min_ttl)..=[`max_ttl`](JwksProvider::max_ttl); ten minutes
-//!   without the header).
-//! - A token with an unknown `kid` triggers one refresh, shared by all concurrent requests
-//!   (single flight) and at most once per [`min_refresh_interval`](JwksProvider::min_refresh_interval),
-//!   so random kids cannot make the server hammer the IdP. Key rotation is picked up this way.
-//! - While the IdP is down the last good key set keeps being used; when no key set was ever
-//!   obtained the lookup reports [`KeyError::Unavailable`] (the layer answers 503 with
-//!   `Retry-After`).
 
 use super::discovery::OidcDiscovery;
 use super::util::{cache_control_max_age, default_client};
@@ -21,14 +11,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Why no key could be returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
     /// No key in the set has this `kid` (and no refresh is allowed now or it did not help).
+    #[error("no verification key matches the token's key id")]
     UnknownKey,
     /// A key has the `kid` but declares another algorithm, or is of another family.
+    #[error("the verification key does not match the token's algorithm")]
     AlgorithmMismatch,
     /// No key set could be obtained; retry after the given delay.
+    #[error("no verification key set is available; retry in {retry_after:?}")]
     Unavailable {
         /// Suggested delay.
         retry_after: Duration,
@@ -70,7 +63,15 @@ struct Inner {
 
 /// Verification keys from a JWKS endpoint. Cheap to clone; clones share the cache.
 ///
-/// See the [module docs](self) for the caching rules.
+/// - Cached for the `Cache-Control: max-age` of the response (clamped to
+///   [`min_ttl`](JwksProvider::min_ttl)..=[`max_ttl`](JwksProvider::max_ttl); ten minutes
+///   without the header).
+/// - A token with an unknown `kid` triggers one refresh, shared by all concurrent requests
+///   (single flight) and at most once per [`min_refresh_interval`](JwksProvider::min_refresh_interval),
+///   so random kids cannot make the server hammer the IdP. Key rotation is picked up this way.
+/// - While the IdP is down the last good key set keeps being used; when no key set was ever
+///   obtained the lookup reports [`KeyError::Unavailable`] (the layer answers 503 with
+///   `Retry-After`).
 #[derive(Clone)]
 pub struct JwksProvider {
     inner: Arc<Inner>,
@@ -396,6 +397,25 @@ fn find(keys: &[StoredKey], kid: Option<&str>, alg: Algorithm) -> Result<Decodin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_errors_display() {
+        assert_eq!(
+            KeyError::UnknownKey.to_string(),
+            "no verification key matches the token's key id"
+        );
+        assert_eq!(
+            KeyError::AlgorithmMismatch.to_string(),
+            "the verification key does not match the token's algorithm"
+        );
+        let e: Box<dyn std::error::Error> = Box::new(KeyError::Unavailable {
+            retry_after: Duration::from_secs(5),
+        });
+        assert_eq!(
+            e.to_string(),
+            "no verification key set is available; retry in 5s"
+        );
+    }
 
     #[test]
     fn parse_skips_unusable_keys() {

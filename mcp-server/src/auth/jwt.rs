@@ -1,23 +1,4 @@
 //! [`JwtValidator`]: signed JWT access tokens (RFC 9068 and IdP-specific shapes).
-//!
-//! Checks, in order: size, shape, header (`alg` in the allow-list, never `none`; no `crit`; no
-//! header `nonce`, as in Microsoft Graph tokens that cannot be verified; safe `kid`; optional
-//! `typ: at+jwt`), key lookup (the key's declared `alg` and family must match the token's: an
-//! HMAC token is never checked against an RSA/EC public key), signature, `exp`/`nbf` with leeway,
-//! audience, issuer (exact or a `{tenantid}` template checked against `tid`), tenant
-//! allow-list, and `sub`. Verified tokens are cached by SHA-256 hash until they expire.
-//!
-//! ```
-//! use mcp_server::auth::{JwksProvider, JwtValidator, ScopeClaim};
-//! let validator = JwtValidator::builder()
-//!     .jwks(JwksProvider::new("https://idp.example.com/realms/mcp/protocol/openid-connect/certs"))
-//!     .issuer("https://idp.example.com/realms/mcp")
-//!     .audience("mcp-server")
-//!     .scope_claims([ScopeClaim::Scope])
-//!     .build()
-//!     .unwrap();
-//! # let _ = validator;
-//! ```
 
 use super::ConfigError;
 use super::jwks::{JwksProvider, KeyError, alg_family};
@@ -104,7 +85,24 @@ struct Inner {
 
 /// Validates signed JWT access tokens. Build with [`JwtValidator::builder`]; cheap to clone.
 ///
-/// See the [module docs](self) for the checks.
+/// Checks, in order: size, shape, header (`alg` in the allow-list, never `none`; no `crit`; no
+/// header `nonce`, as in Microsoft Graph tokens that cannot be verified; safe `kid`; optional
+/// `typ: at+jwt`), key lookup (the key's declared `alg` and family must match the token's: an
+/// HMAC token is never checked against an RSA/EC public key), signature, `exp`/`nbf` with leeway,
+/// audience, issuer (exact or a `{tenantid}` template checked against `tid`), tenant
+/// allow-list, and `sub`. Verified tokens are cached by SHA-256 hash until they expire.
+///
+/// ```
+/// use mcp_server::auth::{JwksProvider, JwtValidator, ScopeClaim};
+/// let validator = JwtValidator::builder()
+///     .jwks(JwksProvider::new("https://idp.example.com/realms/mcp/protocol/openid-connect/certs"))
+///     .issuer("https://idp.example.com/realms/mcp")
+///     .audience("mcp-server")
+///     .scope_claims([ScopeClaim::Scope])
+///     .build()
+///     .unwrap();
+/// # let _ = validator;
+/// ```
 #[derive(Clone)]
 pub struct JwtValidator {
     inner: Arc<Inner>,

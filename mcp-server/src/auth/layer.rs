@@ -1,10 +1,10 @@
 //! [`AuthorizationLayer`] → [`Authorization`]: bearer-token validation in front of the MCP service.
 
-use super::challenge::{self, ChallengeInfo};
 use super::validator::{AuthorizationResult, TokenValidator};
 use super::{ConfigError, audit};
 use crate::body::{Body, BoxError};
 use crate::identity::OAuthContext;
+use crate::transport::http::challenge::{self, ChallengeInfo};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::header::AUTHORIZATION;
@@ -29,7 +29,39 @@ use tower::Service;
 /// | token lacks the layer's required scopes | 403 `insufficient_scope` |
 /// | keys unavailable | 503 with `Retry-After` |
 ///
-/// See the [module docs](crate::auth) for an example.
+/// # Example
+/// ```
+/// use http::{Request, Response};
+/// use mcp_server::auth::{AuthorizationLayer, StaticKeyValidator};
+/// use mcp_server::body::Body;
+/// use mcp_server::identity::OAuthContext;
+/// use tower::{Layer, ServiceExt};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let layer = AuthorizationLayer::new(
+///     StaticKeyValidator::new().key("s3cret", "ci-bot", ["mcp:read"]),
+///     "https://api.example.com/mcp",
+/// )?;
+/// let svc = layer.layer(tower::service_fn(|req: Request<Body>| async move {
+///     let who = req.extensions().get::<OAuthContext>().map(|c| c.subject.clone());
+///     Ok::<_, std::convert::Infallible>(Response::new(Body::from(who.unwrap_or_default())))
+/// }));
+///
+/// // A wrong key: 401 `invalid_token`, pointing at the protected-resource metadata.
+/// let req = Request::post("/mcp").header("authorization", "Bearer nope").body(Body::empty())?;
+/// let res = svc.clone().oneshot(req).await?;
+/// assert_eq!(res.status(), 401);
+/// let challenge = res.headers()["www-authenticate"].to_str()?;
+/// assert!(challenge.starts_with(r#"Bearer error="invalid_token""#));
+/// assert!(challenge.contains(
+///     r#"resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/mcp""#
+/// ));
+///
+/// // The right key reaches the service with its identity.
+/// let req = Request::post("/mcp").header("authorization", "Bearer s3cret").body(Body::empty())?;
+/// assert_eq!(svc.oneshot(req).await?.status(), 200);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 #[derive(Clone)]
 pub struct AuthorizationLayer {
     cfg: Arc<Config>,

@@ -1,17 +1,4 @@
 //! Opt-in PHP-SDK compatibility: the verified identity copied into `params._meta.oauth`.
-//!
-//! The PHP SDK's `OAuthRequestMetaMiddleware` merges the HTTP-layer `oauth.*` attributes into
-//! the JSON body's `params._meta.oauth`, keeping whatever the client already put there — so a
-//! client can forge it. [`OAuthRequestMetaLayer`] first removes every `_meta` entry whose key
-//! starts with `oauth` from every message of the body (single or batch), then, when the
-//! [`AuthorizationLayer`](super::AuthorizationLayer) verified the caller, writes
-//! `_meta.oauth` with the PHP key names `oauth.subject`, `oauth.scopes` (array),
-//! `oauth.client_id`, `oauth.issuer`, `oauth.tenant`, `oauth.expires_at` and `oauth.claims`.
-//!
-//! Place it **inside** the authorization layer (it reads the identity from the request
-//! extensions). Handlers of this crate never read identity from JSON; use
-//! `RequestContext::oauth()` instead — this layer exists for code ported from PHP that reads
-//! `_meta`.
 
 use crate::body::{Body, BoxError};
 use crate::identity::OAuthContext;
@@ -23,7 +10,18 @@ use serde_json::{Map, Value, json};
 use std::task::{Context, Poll};
 use tower::{Layer, Service};
 
-/// See the [module docs](self).
+/// The PHP SDK's `OAuthRequestMetaMiddleware` merges the HTTP-layer `oauth.*` attributes into
+/// the JSON body's `params._meta.oauth`, keeping whatever the client already put there — so a
+/// client can forge it. [`OAuthRequestMetaLayer`] first removes every `_meta` entry whose key
+/// starts with `oauth` from every message of the body (single or batch), then, when the
+/// [`AuthorizationLayer`](super::AuthorizationLayer) verified the caller, writes
+/// `_meta.oauth` with the PHP key names `oauth.subject`, `oauth.scopes` (array),
+/// `oauth.client_id`, `oauth.issuer`, `oauth.tenant`, `oauth.expires_at` and `oauth.claims`.
+///
+/// Place it **inside** the authorization layer (it reads the identity from the request
+/// extensions). Handlers of this crate never read identity from JSON; use
+/// `RequestContext::oauth()` instead — this layer exists for code ported from PHP that reads
+/// `_meta`.
 #[derive(Debug, Clone)]
 pub struct OAuthRequestMetaLayer {
     max_body: usize,
@@ -130,7 +128,7 @@ fn rewrite_message(msg: &mut Value, meta: Option<&Value>) {
 /// Strips client-sent `_meta.oauth*` from a JSON-RPC body and fills `_meta.oauth` from `ctx`.
 /// Returns `None` when the body is not JSON (left untouched).
 #[must_use]
-pub fn rewrite_body(body: &[u8], ctx: Option<&OAuthContext>) -> Option<Vec<u8>> {
+pub(crate) fn rewrite_body(body: &[u8], ctx: Option<&OAuthContext>) -> Option<Vec<u8>> {
     let mut doc: Value = serde_json::from_slice(body).ok()?;
     let meta = ctx.map(oauth_meta);
     match &mut doc {
@@ -173,7 +171,7 @@ where
             }
             let (mut parts, body) = req.into_parts();
             let Some(bytes) = super::util::read_limited(body, max).await else {
-                return Ok(super::challenge::json_error(
+                return Ok(crate::transport::http::challenge::json_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "invalid_request",
                     "Request body too large",

@@ -1,29 +1,4 @@
 //! RFC 9728 OAuth 2.0 Protected Resource Metadata, and the layer that serves it before auth.
-//!
-//! For a resource `https://api.example.com/mcp` the document is served at
-//! `/.well-known/oauth-protected-resource/mcp` (RFC 9728 §3.1) and, for clients that only try
-//! the root, at `/.well-known/oauth-protected-resource`.
-//!
-//! ```
-//! use mcp_server::auth::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
-//! use mcp_server::body::Body;
-//! use http::{Request, Response};
-//! use tower::{Layer, ServiceExt};
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let prm = ProtectedResourceMetadata::new("https://api.example.com/mcp")
-//!     .authorization_server("https://idp.example.com/realms/mcp")
-//!     .scopes_supported(["mcp:read", "mcp:write"]);
-//! let svc = ProtectedResourceMetadataLayer::new(prm).layer(tower::service_fn(|_r: Request<Body>| async {
-//!     Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
-//! }));
-//! let res = svc
-//!     .oneshot(Request::get("/.well-known/oauth-protected-resource/mcp").body(Body::empty()).unwrap())
-//!     .await
-//!     .unwrap();
-//! assert_eq!(res.status(), 200);
-//! assert_eq!(res.headers()["content-type"], "application/json");
-//! # });
-//! ```
 
 use super::ConfigError;
 use super::util::json_response;
@@ -44,7 +19,7 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
 /// between the host and the path, and a trailing `/` of the path is dropped.
 ///
 /// ```
-/// use mcp_server::auth::metadata::metadata_url_for;
+/// use mcp_server::auth::metadata_url_for;
 /// assert_eq!(
 ///     metadata_url_for("https://api.example.com/mcp").unwrap(),
 ///     "https://api.example.com/.well-known/oauth-protected-resource/mcp"
@@ -311,7 +286,30 @@ impl ProtectedResourceMetadata {
 /// path-suffixed form for the resource path; every other request goes to the inner service.
 /// Place it outside the [`AuthorizationLayer`](super::AuthorizationLayer): the document is public.
 ///
-/// See the [module docs](self) for an example.
+/// For a resource `https://api.example.com/mcp` the document is served at
+/// `/.well-known/oauth-protected-resource/mcp` (RFC 9728 §3.1) and, for clients that only try
+/// the root, at `/.well-known/oauth-protected-resource`.
+///
+/// ```
+/// use mcp_server::auth::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
+/// use mcp_server::body::Body;
+/// use http::{Request, Response};
+/// use tower::{Layer, ServiceExt};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let prm = ProtectedResourceMetadata::new("https://api.example.com/mcp")
+///     .authorization_server("https://idp.example.com/realms/mcp")
+///     .scopes_supported(["mcp:read", "mcp:write"]);
+/// let svc = ProtectedResourceMetadataLayer::new(prm).layer(tower::service_fn(|_r: Request<Body>| async {
+///     Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
+/// }));
+/// let res = svc
+///     .oneshot(Request::get("/.well-known/oauth-protected-resource/mcp").body(Body::empty()).unwrap())
+///     .await
+///     .unwrap();
+/// assert_eq!(res.status(), 200);
+/// assert_eq!(res.headers()["content-type"], "application/json");
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct ProtectedResourceMetadataLayer {
     cfg: Arc<PrmConfig>,
@@ -416,7 +414,7 @@ where
                     r
                 }
                 _ => {
-                    let mut r = super::challenge::json_error(
+                    let mut r = crate::transport::http::challenge::json_error(
                         StatusCode::METHOD_NOT_ALLOWED,
                         "invalid_request",
                         "Method not allowed",

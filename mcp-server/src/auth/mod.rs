@@ -67,39 +67,49 @@
 //! # }).unwrap();
 //! ```
 
-pub mod challenge;
-pub mod discovery;
+// The modules are private: every public item is re-exported here, so each has one path.
+// `entra`, `keycloak` and `testing` are presets whose items keep their module path.
+mod challenge;
+mod discovery;
 pub mod entra;
-pub mod introspection;
-pub mod jwks;
-pub mod jwt;
+mod introspection;
+mod jwks;
+mod jwt;
 pub mod keycloak;
 mod layer;
-pub mod meta_bridge;
-pub mod metadata;
-pub mod proxy;
-pub mod registration;
+mod meta_bridge;
+mod metadata;
+mod proxy;
+mod registration;
 #[cfg(feature = "auth-testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth-testing")))]
 pub mod testing;
 mod util;
-pub mod validator;
+mod validator;
 
-pub use challenge::{ChallengeInfo, challenge_for, insufficient_scope_response};
-pub use discovery::{AuthorizationServerMetadata, DiscoveryPolicy, OidcDiscovery};
+pub use crate::transport::http::challenge::{
+    BearerError, ChallengeInfo, challenge_for, error_response, insufficient_scope_response,
+    missing_token_response, unavailable_response,
+};
+pub use discovery::{
+    AuthorizationServerMetadata, DiscoveryError, DiscoveryPolicy, OidcDiscovery, discovery_urls,
+};
 pub use introspection::{
     DEFAULT_INTROSPECTION_CACHE_ENTRIES, DEFAULT_MAX_CONCURRENT_INTROSPECTIONS,
     DEFAULT_MAX_INTROSPECTIONS_PER_SECOND, DEFAULT_NEGATIVE_CACHE_TTL, IntrospectionValidator,
 };
-pub use jwks::JwksProvider;
-pub use jwt::{JwtValidator, JwtValidatorBuilder, ScopeClaim};
+pub use jwks::{JwksProvider, KeyError};
+pub use jwt::{DEFAULT_ALGORITHMS, JwtValidator, JwtValidatorBuilder, ScopeClaim};
 pub use layer::{Authorization, AuthorizationLayer, ResponseFuture};
 pub use meta_bridge::{OAuthRequestMeta, OAuthRequestMetaLayer};
-pub use metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
+pub use metadata::{
+    ProtectedResourceMetadata, ProtectedResourceMetadataLayer, ProtectedResourceMetadataService,
+    WELL_KNOWN_PATH, metadata_url_for,
+};
 pub use proxy::{OAuthProxy, OAuthProxyConfig, OAuthProxyLayer};
 pub use registration::{
-    ClientRegistrar, ClientRegistration, ClientRegistrationLayer, InMemoryClientRegistrar,
-    RegisteredClient, RegistrationError,
+    ClientMetadata, ClientRegistrar, ClientRegistration, ClientRegistrationLayer,
+    InMemoryClientRegistrar, RegisteredClient, RegistrationError, validate_redirect_uri,
 };
 pub use validator::{
     AuthorizationResult, FnValidator, StaticKeyValidator, TokenValidator, ValidatorChain,

@@ -19,10 +19,10 @@
 //! The server still never mints tokens: every token comes from the upstream IdP.
 
 use super::ConfigError;
-use super::challenge::json_error;
 use super::discovery::{AuthorizationServerMetadata, DiscoveryPolicy, OidcDiscovery};
 use super::util::{default_client, json_response, read_limited};
 use crate::body::{Body, BoxError};
+use crate::transport::http::challenge::json_error;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;

@@ -9,9 +9,9 @@
 //! Redirect URIs must be `https`, `http` on a loopback host (`localhost`, `127.0.0.1`,
 //! `[::1]`), or a private-use scheme containing a dot (`com.example.app:/cb`); no fragments.
 
-use super::challenge::json_error;
 use super::util::{json_response, now_secs, read_limited};
 use crate::body::{Body, BoxError};
+use crate::transport::http::challenge::json_error;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -27,7 +27,7 @@ use tower::{Layer, Service};
 /// Client metadata sent to the registration endpoint (RFC 7591 §2).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct ClientRegistration {
+pub struct ClientMetadata {
     /// Redirect URIs.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
@@ -67,7 +67,7 @@ pub struct RegisteredClient {
     pub client_secret_expires_at: Option<u64>,
     /// The registered metadata.
     #[serde(flatten)]
-    pub metadata: ClientRegistration,
+    pub metadata: ClientMetadata,
 }
 
 impl fmt::Debug for RegisteredClient {
@@ -110,7 +110,7 @@ pub trait ClientRegistrar: Send + Sync + 'static {
     /// Registers a client.
     async fn register(
         &self,
-        request: ClientRegistration,
+        request: ClientMetadata,
     ) -> Result<RegisteredClient, RegistrationError>;
 
     /// Looks a client up.
@@ -172,7 +172,7 @@ impl InMemoryClientRegistrar {
 impl ClientRegistrar for InMemoryClientRegistrar {
     async fn register(
         &self,
-        mut request: ClientRegistration,
+        mut request: ClientMetadata,
     ) -> Result<RegisteredClient, RegistrationError> {
         if request.redirect_uris.is_empty() {
             return Err(RegistrationError::InvalidRedirectUri(
@@ -257,10 +257,10 @@ impl ClientRegistrationLayer {
 }
 
 impl<S> Layer<S> for ClientRegistrationLayer {
-    type Service = ClientRegistrationService<S>;
+    type Service = ClientRegistration<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ClientRegistrationService {
+        ClientRegistration {
             inner,
             registrar: self.registrar.clone(),
             path: self.path.clone(),
@@ -270,21 +270,21 @@ impl<S> Layer<S> for ClientRegistrationLayer {
 
 /// The service built by [`ClientRegistrationLayer`].
 #[derive(Clone)]
-pub struct ClientRegistrationService<S> {
+pub struct ClientRegistration<S> {
     inner: S,
     registrar: Arc<dyn ClientRegistrar>,
     path: Arc<str>,
 }
 
-impl<S: fmt::Debug> fmt::Debug for ClientRegistrationService<S> {
+impl<S: fmt::Debug> fmt::Debug for ClientRegistration<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientRegistrationService")
+        f.debug_struct("ClientRegistration")
             .field("inner", &self.inner)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ClientRegistrationService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ClientRegistration<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
@@ -325,7 +325,7 @@ where
                     "Registration request too large",
                 ));
             };
-            let Ok(request) = serde_json::from_slice::<ClientRegistration>(&body) else {
+            let Ok(request) = serde_json::from_slice::<ClientMetadata>(&body) else {
                 return Ok(json_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_client_metadata",

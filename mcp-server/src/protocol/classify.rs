@@ -23,7 +23,7 @@ use mcp_core::{ErrorObject, ProtocolVersion, RequestId, meta};
 use serde_json::Value;
 
 /// The header naming the protocol version.
-pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
+pub(crate) const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 
 /// Where a message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl Rejection {
 
 /// The body's version claim, when the `_meta` key is present (any JSON type).
 #[must_use]
-pub fn version_claim(msg: &JsonRpcMessage) -> Option<&Value> {
+pub(crate) fn version_claim(msg: &JsonRpcMessage) -> Option<&Value> {
     let params = match msg {
         JsonRpcMessage::Request(r) => r.params.as_ref(),
         JsonRpcMessage::Notification(n) => n.params.as_ref(),
@@ -78,7 +78,7 @@ fn request_id(msg: &JsonRpcMessage) -> Option<RequestId> {
 ///
 /// # Errors
 /// A [`Rejection`] (always HTTP 400) as listed in the [module docs](self).
-pub fn classify(
+pub(crate) fn classify(
     headers: &HeaderMap,
     incoming: &Incoming,
     options: &ProtocolOptions,

@@ -27,20 +27,20 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// `Mcp-Method`: the JSON-RPC method of the message.
-pub const MCP_METHOD: &str = "mcp-method";
+pub(crate) const MCP_METHOD: &str = "mcp-method";
 /// `Mcp-Name`: `params.name` (`tools/call`, `prompts/get`) or `params.uri` (`resources/read`).
-pub const MCP_NAME: &str = "mcp-name";
+pub(crate) const MCP_NAME: &str = "mcp-name";
 /// Prefix of the custom headers that mirror `x-mcp-header` tool arguments.
-pub const MCP_PARAM_PREFIX: &str = "mcp-param-";
+pub(crate) const MCP_PARAM_PREFIX: &str = "mcp-param-";
 /// The JSON Schema annotation that marks a tool argument as mirrored into a header.
-pub const X_MCP_HEADER: &str = "x-mcp-header";
+pub(crate) const X_MCP_HEADER: &str = "x-mcp-header";
 
 /// The longest header value echoed back in an error message (longer ones are cut).
 const ECHO_LIMIT: usize = 80;
 
 /// The body value that `Mcp-Name` must mirror for `method`, if that method has one.
 #[must_use]
-pub fn name_param_of(method: &str) -> Option<&'static str> {
+pub(crate) fn name_param_of(method: &str) -> Option<&'static str> {
     match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
@@ -55,7 +55,7 @@ pub fn name_param_of(method: &str) -> Option<&'static str> {
 /// # Errors
 /// `-32020` (HeaderMismatch) when `Mcp-Method` is missing, repeated or differs from `method`,
 /// or when `Mcp-Name` is missing, repeated or differs from the body's name/uri.
-pub fn check_standard_headers(
+pub(crate) fn check_standard_headers(
     headers: &HeaderMap,
     method: &str,
     params: Option<&Value>,
@@ -333,7 +333,7 @@ impl<'a> IntoIterator for &'a ParamHeaders {
 ///
 /// # Errors
 /// The first invalid declaration.
-pub fn validate_tool_headers(
+pub(crate) fn validate_tool_headers(
     tool: &mcp_core::schema::Tool,
 ) -> Result<ParamHeaders, InvalidHeaderDeclaration> {
     let mut params = Vec::new();
@@ -470,7 +470,7 @@ fn escape_pointer(s: &str) -> String {
 ///
 /// # Errors
 /// A short reason when the wrapped payload is not canonical Base64 of UTF-8 text.
-pub fn decode_param_value(raw: &str) -> Result<String, &'static str> {
+pub(crate) fn decode_param_value(raw: &str) -> Result<String, &'static str> {
     const PREFIX: &str = "=?base64?";
     const SUFFIX: &str = "?=";
     let raw = trim_ows(raw);

@@ -1,22 +1,25 @@
 //! The two protocol eras on one endpoint, and what the 2026-07-28 (stateless) era adds.
 //!
-//! * [`classify`]: which era a POST belongs to;
-//! * [`stateless`]: the per-request `_meta` envelope ([`StatelessEnvelope`]);
-//! * [`headers`]: SEP-2243 `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` headers;
+//! * `classify` (internal): which era a POST belongs to;
+//! * `stateless` (internal): the per-request `_meta` envelope ([`StatelessEnvelope`]);
+//! * `headers` (internal): SEP-2243 `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` headers
+//!   ([`ParamHeaders`]);
 //! * [`mrtr`]: multi-round-trip requests ([`InputRequired`], sealed `requestState`).
 //!
 //! [`ProtocolOptions`] configures them: which eras are served, the `requestState` key, the cache
 //! hints of cacheable results and the bounds of multi-round requests and listen streams.
 
-pub mod classify;
-pub mod headers;
+pub(crate) mod classify;
+pub(crate) mod headers;
 pub mod mrtr;
-pub mod stateless;
+pub(crate) mod stateless;
+mod trace;
 
 pub use classify::{Rejection, Route};
 pub use headers::{InvalidHeaderDeclaration, ParamHeaders};
 pub use mrtr::{InputRequired, StateSealer};
 pub use stateless::StatelessEnvelope;
+pub use trace::TraceContext;
 
 use mcp_core::ProtocolVersion;
 use mcp_core::schema::CacheScope;

@@ -27,14 +27,14 @@ const MAX_TRACESTATE: usize = 512;
 /// The longest `baggage` kept (W3C Baggage: 8192 bytes).
 const MAX_BAGGAGE: usize = 8192;
 
-use crate::context::TraceContext;
+use super::TraceContext;
 
 /// Reads the W3C trace context of a `_meta` object, leniently: an invalid `traceparent` is
 /// dropped (W3C: the receiver then starts a new trace), as are non-string or oversized
 /// `tracestate`/`baggage` values; none of them makes a request fail. `None` when nothing valid
 /// remains.
 #[must_use]
-pub fn trace_context(meta_obj: &Map<String, Value>) -> Option<TraceContext> {
+pub(crate) fn trace_context(meta_obj: &Map<String, Value>) -> Option<TraceContext> {
     let text = |key: &str, max: usize| {
         meta_obj
             .get(key)
@@ -52,7 +52,7 @@ pub fn trace_context(meta_obj: &Map<String, Value>) -> Option<TraceContext> {
 
 /// Copies the set members of `trace` into a `_meta` object (to echo them on notifications);
 /// keys already present are kept.
-pub fn write_trace(trace: &TraceContext, meta_obj: &mut Map<String, Value>) {
+pub(crate) fn write_trace(trace: &TraceContext, meta_obj: &mut Map<String, Value>) {
     for (key, value) in [
         (meta::TRACEPARENT, &trace.traceparent),
         (meta::TRACESTATE, &trace.tracestate),
@@ -266,7 +266,7 @@ fn invalid(message: impl Into<String>) -> ErrorObject {
 
 /// The `-32022` error listing `supported`.
 #[must_use]
-pub fn unsupported(supported: &[ProtocolVersion], requested: &str) -> ErrorObject {
+pub(crate) fn unsupported(supported: &[ProtocolVersion], requested: &str) -> ErrorObject {
     let list: Vec<&str> = supported.iter().map(|v| v.as_str()).collect();
     ErrorObject::unsupported_protocol_version(&list, requested)
 }

@@ -5,7 +5,6 @@
 //! — once per stdio process, once per `Mcp-Session-Id` over HTTP — and filled by `initialize`.
 //! It is deliberately small: an idle session costs a few hundred bytes plus its typed values.
 
-use crate::server::MessageSink;
 use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_core::schema::{ClientCapabilities, Implementation, LoggingLevel};
 use mcp_core::{ErrorObject, ProtocolVersion};
@@ -18,6 +17,29 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+
+/// Where the server sends messages to a client: a stdout writer, an SSE stream, a test
+/// channel. Must not block: queue the message and return.
+pub trait MessageSink: Send + Sync + 'static {
+    /// Queues `msg`; `false` when the channel is closed.
+    fn send(&self, msg: JsonRpcMessage) -> bool;
+}
+
+/// A sink that drops everything (and reports itself closed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NullSink;
+
+impl MessageSink for NullSink {
+    fn send(&self, _msg: JsonRpcMessage) -> bool {
+        false
+    }
+}
+
+impl MessageSink for tokio::sync::mpsc::UnboundedSender<JsonRpcMessage> {
+    fn send(&self, msg: JsonRpcMessage) -> bool {
+        tokio::sync::mpsc::UnboundedSender::send(self, msg).is_ok()
+    }
+}
 
 /// What the client said about itself: negotiated protocol version, implementation info and
 /// capabilities. Shared (behind an `Arc`) by a session and the contexts of its requests.
@@ -203,7 +225,7 @@ impl Session {
     ///
     /// ```
     /// # let server = mcp_server::Server::builder().build();
-    /// # let session = server.create_session(std::sync::Arc::new(mcp_server::server::NullSink));
+    /// # let session = server.create_session(std::sync::Arc::new(mcp_server::session::NullSink));
     /// #[derive(Clone, Debug, PartialEq)]
     /// struct Cart(Vec<String>);
     /// session.insert(Cart(vec!["apple".into()]));

@@ -8,7 +8,8 @@
 //!   [`SHUTDOWN_GRACE`], then cancels them), flushes its output and returns;
 //! * stdout carries protocol messages only: send logs to stderr.
 
-use crate::server::{Exchange, MessageSink, Outcome, Server};
+use crate::server::{Exchange, Outcome, Server};
+use crate::session::MessageSink;
 use mcp_core::ErrorObject;
 use mcp_core::jsonrpc::{Incoming, JsonRpcMessage, parse};
 use std::io;
@@ -24,6 +25,19 @@ pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 
 /// How long running requests may continue after end of input.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+impl Server {
+    /// Serves this server over stdin/stdout until stdin closes. Logs must go to stderr.
+    ///
+    /// Implemented here, in the stdio transport, so that the server core never names a
+    /// transport; [`serve`] does the same over any reader and writer.
+    ///
+    /// # Errors
+    /// An I/O error reading stdin or writing stdout.
+    pub async fn serve_stdio(self) -> Result<(), std::io::Error> {
+        serve(self, tokio::io::stdin(), tokio::io::stdout()).await
+    }
+}
 
 enum Out {
     One(JsonRpcMessage),

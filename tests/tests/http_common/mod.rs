@@ -6,7 +6,7 @@
 use futures::StreamExt;
 use http::Request;
 use mcp_core::schema::CallToolResult;
-use mcp_server::auth::challenge::ChallengeInfo;
+use mcp_server::auth::ChallengeInfo;
 use mcp_server::identity::{OAuthContext, Scopes};
 use mcp_server::scope::ScopeRequirement;
 use mcp_server::tool::ToolDef;
@@ -14,6 +14,7 @@ use mcp_server::transport::http::{
     CorsLayer, HttpConfig, StreamControl, StreamableHttpService, serve_listener,
 };
 use mcp_server::{RequestContext, Server};
+use mcp_tests::tools::{no_args, tool_with_args};
 use serde_json::{Map, Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -43,25 +44,6 @@ impl Drop for TestServer {
     }
 }
 
-fn no_args() -> Map<String, Value> {
-    match json!({"type": "object", "properties": {}}) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-fn tool<F, Fut>(name: &str, f: F) -> ToolDef
-where
-    F: Fn(RequestContext, Map<String, Value>) -> Fut + Send + Sync + 'static,
-    Fut:
-        std::future::Future<Output = Result<CallToolResult, mcp_server::McpError>> + Send + 'static,
-{
-    ToolDef::builder(name)
-        .description(format!("test tool {name}"))
-        .input_schema(no_args())
-        .handler_fn(f)
-}
-
 /// The server every HTTP test uses.
 pub fn test_server() -> Server {
     Server::builder()
@@ -80,7 +62,7 @@ pub fn test_server() -> Server {
                     ))
                 }),
         )
-        .tool(tool("header", |ctx, _| async move {
+        .tool(tool_with_args("header", |ctx, _| async move {
             let v = ctx
                 .http_parts()
                 .and_then(|p| p.headers.get("x-custom"))
@@ -89,15 +71,15 @@ pub fn test_server() -> Server {
                 .to_owned();
             Ok(CallToolResult::text(v))
         }))
-        .tool(tool("whoami", |ctx, _| async move {
+        .tool(tool_with_args("whoami", |ctx, _| async move {
             Ok(CallToolResult::text(ctx.oauth().map_or("<anonymous>".to_owned(), |o| o.subject.clone())))
         }))
-        .tool(tool("progress", |ctx, _| async move {
+        .tool(tool_with_args("progress", |ctx, _| async move {
             ctx.progress(1.0, Some(2.0), None).await?;
             ctx.progress(2.0, Some(2.0), None).await?;
             Ok(CallToolResult::text("progressed"))
         }))
-        .tool(tool("sample", |ctx, _| async move {
+        .tool(tool_with_args("sample", |ctx, _| async move {
             let r = ctx
                 .send_request(
                     "sampling/createMessage",
@@ -107,7 +89,7 @@ pub fn test_server() -> Server {
             let text = r.pointer("/content/text").and_then(Value::as_str).unwrap_or("?").to_owned();
             Ok(CallToolResult::text(format!("sampled: {text}")))
         }))
-        .tool(tool("poll", |ctx, _| async move {
+        .tool(tool_with_args("poll", |ctx, _| async move {
             let closed = ctx
                 .http_parts()
                 .and_then(|p| p.extensions.get::<StreamControl>())
@@ -116,7 +98,7 @@ pub fn test_server() -> Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
             Ok(CallToolResult::text(format!("polled (closed: {closed})")))
         }))
-        .tool(tool("hang", |ctx, _| async move {
+        .tool(tool_with_args("hang", |ctx, _| async move {
             // Never answers; a watcher task counts the cancellation of its token (the
             // handler future itself may simply be dropped).
             let token = ctx.cancellation().clone();

@@ -60,7 +60,7 @@ pub struct HttpConfig {
     pub(crate) sse_retry_ms: Option<u64>,
     pub(crate) json_response: bool,
     pub(crate) mode: SessionMode,
-    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) handler_timeout: Option<Duration>,
     pub(crate) busy_retry_after: Duration,
     pub(crate) event_store: Option<Arc<dyn EventStore>>,
     pub(crate) session_store: Option<Arc<dyn SessionStore>>,
@@ -79,7 +79,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("sse_retry_ms", &self.sse_retry_ms)
             .field("json_response", &self.json_response)
             .field("mode", &self.mode)
-            .field("request_timeout", &self.request_timeout)
+            .field("handler_timeout", &self.handler_timeout)
             .field(
                 "event_store",
                 &self.event_store.as_ref().map(|_| "<dyn EventStore>"),
@@ -105,7 +105,7 @@ impl Default for HttpConfig {
             sse_retry_ms: Some(DEFAULT_SSE_RETRY_MS),
             json_response: false,
             mode: SessionMode::Stateful,
-            request_timeout: None,
+            handler_timeout: None,
             busy_retry_after: Duration::from_secs(5),
             event_store: Some(Arc::new(InMemoryEventStore::default())),
             session_store: None,
@@ -235,10 +235,15 @@ impl HttpConfig {
         self.mode(SessionMode::Stateless)
     }
 
-    /// Cancels a request whose handler runs longer than `timeout` and answers -32603
-    /// "Request timed out". Default: no limit.
-    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.request_timeout = timeout;
+    /// How long the handler of one client request may run: past `timeout` it is cancelled
+    /// and the client gets -32603 "Request timed out". Default: no limit
+    /// (`subscriptions/listen` streams of 2026-07-28 are never cut).
+    ///
+    /// Not to be confused with
+    /// [`ServerBuilder::request_timeout`](crate::builder::ServerBuilder::request_timeout), which
+    /// bounds the server→client requests a handler makes (sampling, elicitation, roots).
+    pub fn handler_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.handler_timeout = timeout;
         self
     }
 

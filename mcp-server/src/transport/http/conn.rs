@@ -640,7 +640,8 @@ pub(crate) fn refusal(status: u16, reason: &str, retry_after: Duration, message:
     let body = serde_json::json!({
         "jsonrpc": "2.0",
         "id": null,
-        "error": {"code": super::edge::SERVER_BUSY.0, "message": message},
+        // -32000, the code of every "server busy" answer of the transport (`SERVER_BUSY`).
+        "error": {"code": -32000, "message": message},
     })
     .to_string();
     format!(

@@ -5,8 +5,8 @@
 //! `Access-Control-Allow-Origin` and `Access-Control-Expose-Headers: Mcp-Session-Id,
 //! WWW-Authenticate` to the answers of allowed origins. It allows the request headers MCP uses:
 //! `Authorization`, `Content-Type`, `Accept`, `MCP-Protocol-Version`, `Mcp-Session-Id`,
-//! `Last-Event-ID`, `Mcp-Method`, `Mcp-Name` and every `Mcp-Param-*` (a prefix rule that
-//! `tower_http::cors` cannot express, hence this small layer).
+//! `Last-Event-ID`, `Mcp-Method`, `Mcp-Name` and every `Mcp-Param-*` (a prefix rule that a
+//! fixed list of allowed headers cannot express, hence a layer of its own).
 //!
 //! ```
 //! use mcp_server::transport::http::CorsLayer;

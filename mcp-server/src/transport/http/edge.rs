@@ -1,4 +1,5 @@
-//! The HTTP edge: header validation and JSON-RPC error responses.
+//! The HTTP edge: request checks (headers, body cap, caller identity) and JSON-RPC error
+//! responses.
 //!
 //! Every rejection of the transport is an HTTP status plus a JSON-RPC error body
 //! (`{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…}}`), never bare text, so clients
@@ -8,11 +9,13 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, RETRY_AFTER};
 use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
+use http_body_util::BodyExt;
 use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::body::Body;
+use crate::body::{Body, BoxError};
+use crate::identity::OAuthContext;
 
 /// `Mcp-Session-Id`.
 pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -252,6 +255,58 @@ pub(crate) fn is_json_content_type(parts: &Parts) -> bool {
             .next()
             .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
     })
+}
+
+/// Reads the body, refusing more than `cap` bytes with 413.
+pub(crate) async fn read_body<B>(parts: &Parts, body: B, cap: usize) -> Result<Bytes, EdgeError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let too_large = || {
+        EdgeError::rejection(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Payload Too Large: the body exceeds {cap} bytes"),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    match http_body_util::Limited::new(body, cap).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large())
+        }
+        Err(e) if e.downcast_ref::<super::conn::BodyTimeoutError>().is_some() => Err(
+            EdgeError::rejection(StatusCode::REQUEST_TIMEOUT, format!("Request Timeout: {e}")),
+        ),
+        Err(_) => Err(EdgeError::bad_request(
+            "Bad Request: failed to read the request body",
+        )),
+    }
+}
+
+/// The instant the request's access token expires, for closing long-lived streams.
+pub(crate) fn token_deadline(parts: &Parts) -> Option<tokio::time::Instant> {
+    let exp = parts.extensions.get::<OAuthContext>()?.expires_at?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(tokio::time::Instant::now() + Duration::from_secs(exp.saturating_sub(now)))
+}
+
+/// The verified caller (from the authorization layer), which sessions are bound to.
+pub(crate) fn principal_of(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<OAuthContext>()
+        .map(OAuthContext::principal_key)
 }
 
 #[cfg(test)]

@@ -34,15 +34,24 @@
 //! # }
 //! ```
 
+// Request flow: `service` (path, Host/Origin, method) → `post` / `get` / `sessions`
+// (DELETE) → `respond` (JSON or SSE); `post` hands 2026-07-28 messages to `stateless`.
+// `edge` (header checks, error bodies), `run`, `sse`, `streams` and the stores sit below.
+pub(crate) mod challenge;
 mod config;
 mod conn;
 mod cors;
 mod edge;
 mod event_store;
+mod get;
 mod guard;
+mod post;
+mod respond;
+mod run;
 mod serve;
 mod service;
 mod session_store;
+mod sessions;
 mod sse;
 mod stateless;
 mod streams;
@@ -65,9 +74,10 @@ pub use event_store::{
     InMemoryEventStore, StoreError, StoredEvent,
 };
 pub use guard::{HostGuard, HostGuardFuture, HostGuardLayer};
+pub use respond::StreamControl;
 pub use serve::{
     DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, serve_listener_with, serve_with,
     shutdown_signal,
 };
-pub use service::{StreamControl, StreamableHttpService};
+pub use service::StreamableHttpService;
 pub use session_store::{InMemorySessionStore, SessionRecord, SessionStore};

@@ -40,19 +40,22 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::challenge::forbidden_response;
 use super::config::HttpConfig;
 use super::edge::{accepts, empty_response, json_response};
+use super::run::handle_with_timeout;
 use super::sse::{SseBody, encode_event, sse_response};
 use crate::body::Body;
-use crate::context::TraceContext;
 use crate::identity::OAuthContext;
+use crate::protocol::TraceContext;
 use crate::protocol::headers::{self, name_param_of};
 use crate::protocol::mrtr::{
     StateBinding, is_multi_round, missing_capabilities, missing_capability_error,
 };
 use crate::protocol::stateless::write_trace;
 use crate::protocol::{CACHEABLE_METHODS, StatelessEnvelope};
-use crate::server::{Exchange, MessageSink, Outcome, Server};
+use crate::server::{Exchange, Outcome, Server};
+use crate::session::MessageSink;
 
 /// The era this leg serves.
 const ERA: ProtocolVersion = ProtocolVersion::V2026_07_28;
@@ -137,6 +140,9 @@ struct Finish {
     parts: Arc<Parts>,
 }
 
+/// A refusal of a stateless request: the HTTP status and the JSON-RPC error.
+type Refusal = (StatusCode, ErrorObject);
+
 async fn request(
     server: &Server,
     config: &HttpConfig,
@@ -144,53 +150,18 @@ async fn request(
     req: JsonRpcRequest,
 ) -> Response<Body> {
     let id = req.id.clone();
-    let reject = |status: StatusCode, e: ErrorObject| error_response(status, Some(id.clone()), e);
+    let reject = |(status, e): Refusal| error_response(status, Some(id.clone()), e);
     let acc = accepts(&parts);
     if !acc.json {
-        return reject(
+        return reject((
             StatusCode::NOT_ACCEPTABLE,
             ErrorObject::invalid_request("Not Acceptable: the client must accept application/json"),
-        );
+        ));
     }
-    if let Err(e) =
-        headers::check_standard_headers(&parts.headers, &req.method, req.params.as_ref())
-    {
-        return reject(StatusCode::BAD_REQUEST, e);
-    }
-    let options = server.protocol_options();
-    let mut envelope =
-        match StatelessEnvelope::from_params(req.params.as_ref(), options.stateless_versions()) {
-            Ok(env) => env,
-            Err(e) => return reject(StatusCode::BAD_REQUEST, e),
-        };
-    let known = method::info(&req.method).is_some_and(|i| {
-        i.exists_in(envelope.protocol_version)
-            && i.kind == method::Kind::Request
-            && i.direction != method::Direction::ServerToClient
-    });
-    if !known {
-        return reject(
-            StatusCode::NOT_FOUND,
-            ErrorObject::method_not_found(&req.method),
-        );
-    }
-
-    // Custom headers of the tool's x-mcp-header arguments.
-    if req.method == method::TOOLS_CALL {
-        let params = req.params.as_ref();
-        let name = params.and_then(|p| p.get("name")).and_then(Value::as_str);
-        if let Some(entry) = name.and_then(|n| server.0.registry.tool(n)) {
-            let param_headers = &entry.param_headers;
-            let args = params
-                .and_then(|p| p.get("arguments"))
-                .and_then(Value::as_object);
-            if let Err(e) = param_headers.check(&parts.headers, args) {
-                return reject(StatusCode::BAD_REQUEST, e);
-            }
-        }
-    }
-
-    // Multi-round state: verify and open before the handler sees it.
+    let mut envelope = match check_request(server, &parts, &req) {
+        Ok(envelope) => envelope,
+        Err(refusal) => return reject(refusal),
+    };
     let principal = parts
         .extensions
         .get::<OAuthContext>()
@@ -198,37 +169,22 @@ async fn request(
     let target = name_param_of(&req.method)
         .and_then(|field| req.params.as_ref()?.get(field)?.as_str())
         .map(str::to_owned);
-    if (envelope.request_state.is_some() || envelope.input_responses.is_some())
-        && !is_multi_round(&req.method)
-    {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            ErrorObject::invalid_params(format!(
-                "Invalid params: inputResponses and requestState are not accepted on {}",
-                req.method
-            )),
-        );
+    let binding = StateBinding {
+        method: &req.method,
+        target: target.as_deref().unwrap_or_default(),
+        principal: principal.as_deref(),
+    };
+    if let Err(refusal) = open_state(server, &mut envelope, &binding) {
+        return reject(refusal);
     }
-    if let Some(sealed) = envelope.request_state.take() {
-        let binding = StateBinding {
-            method: &req.method,
-            target: target.as_deref().unwrap_or_default(),
-            principal: principal.as_deref(),
-        };
-        match options.sealer().open(&sealed, &binding) {
-            Ok(state) => envelope.request_state = Some(state),
-            Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_error_object()),
-        }
-    }
-
     let streaming_method = req.method == method::SUBSCRIPTIONS_LISTEN;
     if streaming_method && !acc.sse {
-        return reject(
+        return reject((
             StatusCode::NOT_ACCEPTABLE,
             ErrorObject::invalid_request(
                 "Not Acceptable: subscriptions/listen needs Accept: text/event-stream",
             ),
-        );
+        ));
     }
 
     let parts = Arc::new(parts);
@@ -253,33 +209,88 @@ async fn request(
         stateless: Some(envelope),
         ..Exchange::default()
     };
-    let timeout = if streaming_method {
-        None
-    } else {
-        config.request_timeout
-    };
+    // `subscriptions/listen` streams until the client leaves: never cut by the timeout.
+    let timeout = (!streaming_method)
+        .then_some(config.handler_timeout)
+        .flatten();
     let work: Pin<Box<dyn Future<Output = Outcome> + Send>> = {
         let server = server.clone();
         let cancel = cancel.clone();
-        let id = id.clone();
         Box::pin(async move {
-            let run = server.handle(JsonRpcMessage::Request(req), ex);
-            match timeout {
-                None => run.await,
-                Some(d) => match tokio::time::timeout(d, run).await {
-                    Ok(o) => o,
-                    Err(_) => {
-                        cancel.cancel();
-                        Outcome::Reply(JsonRpcMessage::error(
-                            Some(id),
-                            ErrorObject::new(ErrorCode::INTERNAL_ERROR, "Request timed out"),
-                        ))
-                    }
-                },
-            }
+            let msg = JsonRpcMessage::Request(req);
+            handle_with_timeout(&server, msg, ex, timeout, &cancel).await
         })
     };
     respond(server, config, id, finish, work, rx, cancel, acc.sse).await
+}
+
+/// The checks before the handler: the standard headers against the body, the `_meta`
+/// envelope, the method (known in the envelope's version, a client request), and the custom
+/// headers of a tool's `x-mcp-header` arguments.
+fn check_request(
+    server: &Server,
+    parts: &Parts,
+    req: &JsonRpcRequest,
+) -> Result<StatelessEnvelope, Refusal> {
+    let bad = |e| (StatusCode::BAD_REQUEST, e);
+    headers::check_standard_headers(&parts.headers, &req.method, req.params.as_ref())
+        .map_err(bad)?;
+    let options = server.protocol_options();
+    let envelope =
+        StatelessEnvelope::from_params(req.params.as_ref(), options.stateless_versions())
+            .map_err(bad)?;
+    let known = method::info(&req.method).is_some_and(|i| {
+        i.exists_in(envelope.protocol_version)
+            && i.kind == method::Kind::Request
+            && i.direction != method::Direction::ServerToClient
+    });
+    if !known {
+        return Err((
+            StatusCode::NOT_FOUND,
+            ErrorObject::method_not_found(&req.method),
+        ));
+    }
+    if req.method == method::TOOLS_CALL {
+        let params = req.params.as_ref();
+        let name = params.and_then(|p| p.get("name")).and_then(Value::as_str);
+        if let Some(entry) = name.and_then(|n| server.0.registry.tool(n)) {
+            let args = params
+                .and_then(|p| p.get("arguments"))
+                .and_then(Value::as_object);
+            entry
+                .param_headers
+                .check(&parts.headers, args)
+                .map_err(bad)?;
+        }
+    }
+    Ok(envelope)
+}
+
+/// Multi-round state: only multi-round methods accept `inputResponses` / `requestState`;
+/// the sealed state is verified against `binding` and opened before the handler sees it.
+fn open_state(
+    server: &Server,
+    envelope: &mut StatelessEnvelope,
+    binding: &StateBinding<'_>,
+) -> Result<(), Refusal> {
+    if (envelope.request_state.is_some() || envelope.input_responses.is_some())
+        && !is_multi_round(binding.method)
+    {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            ErrorObject::invalid_params(format!(
+                "Invalid params: inputResponses and requestState are not accepted on {}",
+                binding.method
+            )),
+        ));
+    }
+    if let Some(sealed) = envelope.request_state.take() {
+        match server.protocol_options().sealer().open(&sealed, binding) {
+            Ok(state) => envelope.request_state = Some(state),
+            Err(e) => return Err((StatusCode::BAD_REQUEST, e.to_error_object())),
+        }
+    }
+    Ok(())
 }
 
 /// Runs the handler; answers JSON, or SSE once the handler emits something and the client
@@ -453,7 +464,7 @@ fn finalize(
         Outcome::Reply(other) => (StatusCode::OK, Some(Reply::Message(other))),
         Outcome::Forbidden { required, .. } => (
             StatusCode::FORBIDDEN,
-            Some(Reply::Forbidden(super::service::forbidden_response(
+            Some(Reply::Forbidden(forbidden_response(
                 &finish.parts,
                 &required,
             ))),

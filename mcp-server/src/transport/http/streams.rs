@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::event_store::{EventStore, StoredEvent, event_id};
 use super::sse::{encode_event, priming_event};
-use crate::server::MessageSink;
+use crate::session::MessageSink;
 
 /// Capacity of the channel between a hub and the HTTP body it writes to.
 pub(crate) const WRITER_CAPACITY: usize = 32;

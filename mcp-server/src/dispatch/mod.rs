@@ -1,8 +1,11 @@
 //! One JSON-RPC message in, one [`Outcome`] out: era checks, context construction,
 //! routing to the handlers, cancellation, panic containment and error mapping.
 
-use crate::context::{Inner, RequestContext, TraceContext};
+mod rounds;
+
+use crate::context::{Inner, RequestContext};
 use crate::error::{ErrorKind, McpError};
+use crate::protocol::TraceContext;
 use crate::server::{Exchange, Outcome, Server};
 use crate::session::PeerInfo;
 use futures::FutureExt as _;
@@ -15,7 +18,16 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument as _;
 
-pub(crate) async fn handle(server: &Server, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
+impl Server {
+    /// Handles one incoming message. Requests are answered (`Reply`), notifications and
+    /// responses (to server→client requests) are consumed (`NoReply`). Safe to call
+    /// concurrently: transports run requests in parallel.
+    pub async fn handle(&self, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
+        handle(self, msg, ex).await
+    }
+}
+
+async fn handle(server: &Server, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
     if let Some(s) = &ex.session {
         s.touch();
     }
@@ -182,8 +194,7 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
     });
 
     // Handshake-era calls whose handler asks for input are served by the multi-round shim.
-    let routed =
-        AssertUnwindSafe(crate::protocol::mrtr::route(server, &name, ctx, params)).catch_unwind();
+    let routed = AssertUnwindSafe(rounds::route(server, &name, ctx, params)).catch_unwind();
     let result = tokio::select! {
         r = routed => Some(r),
         () = cancel.cancelled() => None,

@@ -1,0 +1,283 @@
+//! Session routing of the stateful endpoint: the shared state behind
+//! [`StreamableHttpService`](super::StreamableHttpService), the session table, lookup by
+//! `Mcp-Session-Id` (bound to the principal that created the session), registration after a
+//! successful `initialize`, `DELETE` and the idle sweeper.
+
+use http::request::Parts;
+use http::{Response, StatusCode};
+use mcp_core::jsonrpc::JsonRpcMessage;
+use mcp_core::{Era, ProtocolVersion};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use super::config::HttpConfig;
+use super::edge::session_id_header;
+use super::edge::{EdgeError, empty_response, principal_of, protocol_version_header};
+use super::session_store::SessionRecord;
+use super::streams::{HubSender, Standalone, StandaloneSink};
+use crate::body::Body;
+use crate::server::Server;
+use crate::session::Session;
+
+/// The state shared by every clone of the service.
+pub(crate) struct Inner {
+    pub(crate) server: Server,
+    pub(crate) config: HttpConfig,
+    sessions: RwLock<HashMap<Arc<str>, Arc<HttpSession>>>,
+    sweeper: OnceLock<()>,
+    /// The handshake-era versions the `MCP-Protocol-Version` header may name.
+    pub(crate) versions: Vec<ProtocolVersion>,
+}
+
+/// The HTTP side of one session: its standalone stream and the POST streams in progress.
+pub(crate) struct HttpSession {
+    pub(crate) id: Arc<str>,
+    pub(crate) session: Arc<Session>,
+    pub(crate) standalone: Arc<Standalone>,
+    pub(crate) hubs: Mutex<HashMap<Arc<str>, HubSender>>,
+    /// Requests being processed plus open SSE responses: a busy session is never idle.
+    busy: Arc<AtomicUsize>,
+}
+
+/// Decrements a busy counter (and marks the session active) when dropped.
+pub(crate) struct BusyGuard {
+    busy: Arc<AtomicUsize>,
+    session: Arc<Session>,
+}
+
+impl BusyGuard {
+    pub(crate) fn new(hs: &HttpSession) -> Self {
+        hs.busy.fetch_add(1, Ordering::AcqRel);
+        hs.session.touch();
+        BusyGuard {
+            busy: hs.busy.clone(),
+            session: hs.session.clone(),
+        }
+    }
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.session.touch();
+        self.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (the guarded maps stay consistent on panic).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Where a handshake-era POST goes: no session (stateless mode), a session created by this
+/// `initialize`, or an existing one.
+pub(crate) struct SessionRoute {
+    pub(crate) session: Option<Arc<HttpSession>>,
+    pub(crate) created: bool,
+}
+
+impl Inner {
+    pub(crate) fn new(server: Server, config: HttpConfig) -> Self {
+        Inner {
+            server,
+            config,
+            sessions: RwLock::new(HashMap::new()),
+            sweeper: OnceLock::new(),
+            versions: ProtocolVersion::of_era(Era::Handshake).collect(),
+        }
+    }
+
+    pub(crate) fn session_count(&self) -> usize {
+        read(&self.sessions).len()
+    }
+
+    pub(crate) fn session_ids(&self) -> Vec<Arc<str>> {
+        read(&self.sessions).keys().cloned().collect()
+    }
+
+    /// The session of a POST: none when stateless, a new one for `initialize` (503 when the
+    /// table is full), else the one `Mcp-Session-Id` names (400 without the header).
+    pub(crate) async fn route(
+        self: &Arc<Self>,
+        parts: &Parts,
+        is_initialize: bool,
+        session_header: Option<&str>,
+    ) -> Result<SessionRoute, EdgeError> {
+        if self.config.mode != super::config::SessionMode::Stateful {
+            return Ok(SessionRoute {
+                session: None,
+                created: false,
+            });
+        }
+        if is_initialize {
+            if self.session_count() >= self.config.max_sessions {
+                return Err(EdgeError::busy(self.config.busy_retry_after));
+            }
+            let hs = self.new_session();
+            if let Some(p) = principal_of(parts) {
+                hs.session.bind_principal(p);
+            }
+            return Ok(SessionRoute {
+                session: Some(hs),
+                created: true,
+            });
+        }
+        let Some(id) = session_header else {
+            return Err(EdgeError::missing_session_id());
+        };
+        Ok(SessionRoute {
+            session: Some(self.lookup(id, parts).await?),
+            created: false,
+        })
+    }
+
+    /// The live session `id`, if the caller may use it (same principal as its creator).
+    pub(crate) async fn lookup(
+        &self,
+        id: &str,
+        parts: &Parts,
+    ) -> Result<Arc<HttpSession>, EdgeError> {
+        let found = read(&self.sessions).get(id).cloned();
+        let hs = match found {
+            Some(hs) if !hs.session.is_closed() => hs,
+            _ => return Err(EdgeError::session_not_found()),
+        };
+        if hs.session.principal() != principal_of(parts).as_deref() {
+            // Someone else's session: indistinguishable from an unknown one.
+            return Err(EdgeError::session_not_found());
+        }
+        if let Some(store) = &self.config.session_store {
+            match store.touch(id, self.config.session_idle_timeout).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.close_session(id).await;
+                    return Err(EdgeError::session_not_found());
+                }
+                Err(e) => {
+                    tracing::warn!(target: "mcp_server::http", error = %e, "session store touch failed");
+                }
+            }
+        }
+        Ok(hs)
+    }
+
+    /// A new session; its standalone stream starts with the first GET.
+    fn new_session(self: &Arc<Self>) -> Arc<HttpSession> {
+        let session = self.server.create_detached_session();
+        let id: Arc<str> = Arc::from(session.id());
+        let standalone = Arc::new(Standalone::new(
+            id.clone(),
+            self.config.event_store.clone(),
+            self.config.sse_retry_ms,
+        ));
+        session.set_outbound(Some(Arc::new(StandaloneSink(standalone.clone()))));
+        Arc::new(HttpSession {
+            id,
+            session,
+            standalone,
+            hubs: Mutex::new(HashMap::new()),
+            busy: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// Forgets a session created by a POST whose `initialize` got no successful answer.
+    pub(crate) fn discard(&self, hs: &HttpSession) {
+        hs.session.close();
+        self.server.remove_session(&hs.id);
+    }
+
+    /// Ends a session: its streams close, in-flight requests are cancelled, the stores forget it.
+    pub(crate) async fn close_session(&self, id: &str) {
+        let removed = write(&self.sessions).remove(id);
+        if let Some(hs) = removed {
+            hs.session.close();
+            lock(&hs.hubs).clear();
+        }
+        self.server.remove_session(id);
+        if let Some(store) = &self.config.event_store {
+            let _ = store.remove_session(id).await;
+        }
+        if let Some(store) = &self.config.session_store {
+            let _ = store.remove(id).await;
+        }
+    }
+
+    /// `DELETE`: ends the session named by `Mcp-Session-Id` (204).
+    pub(crate) async fn delete(self: Arc<Self>, parts: Parts) -> Result<Response<Body>, EdgeError> {
+        protocol_version_header(&parts, &self.versions)?;
+        let Some(id) = session_id_header(&parts)? else {
+            return Err(EdgeError::missing_session_id());
+        };
+        let hs = self.lookup(id, &parts).await?;
+        self.close_session(&hs.id).await;
+        Ok(empty_response(StatusCode::NO_CONTENT))
+    }
+
+    fn ensure_sweeper(self: &Arc<Self>) {
+        self.sweeper.get_or_init(|| {
+            let weak = Arc::downgrade(self);
+            let timeout = self.config.session_idle_timeout;
+            let period = (timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(period).await;
+                    let Some(inner) = weak.upgrade() else { break };
+                    for id in inner.idle_sessions(timeout) {
+                        tracing::debug!(target: "mcp_server::http", session = %id, "session expired");
+                        inner.close_session(&id).await;
+                    }
+                }
+            });
+        });
+    }
+
+    /// Sessions with nothing in flight, untouched for longer than `timeout`.
+    fn idle_sessions(&self, timeout: Duration) -> Vec<Arc<str>> {
+        read(&self.sessions)
+            .values()
+            .filter(|hs| hs.busy.load(Ordering::Acquire) == 0 && hs.session.idle_for() > timeout)
+            .map(|hs| hs.id.clone())
+            .collect()
+    }
+
+    /// Registers a session after its `initialize` answer. `Ok(false)` when that answer is an
+    /// error (the caller discards the session).
+    pub(crate) async fn finish_initialize(
+        self: &Arc<Self>,
+        hs: Option<&Arc<HttpSession>>,
+        reply: &JsonRpcMessage,
+    ) -> Result<bool, EdgeError> {
+        let Some(hs) = hs else { return Ok(false) };
+        if !matches!(reply, JsonRpcMessage::Response(_)) || !hs.session.is_initialized() {
+            return Ok(false);
+        }
+        if let Some(store) = &self.config.session_store {
+            let mut record = SessionRecord::new(
+                hs.id.to_string(),
+                hs.session
+                    .protocol_version()
+                    .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE),
+            );
+            record.client_info = hs.session.client_info().cloned();
+            record.client_capabilities = hs.session.client_capabilities().cloned();
+            record.principal = hs.session.principal().map(str::to_owned);
+            if let Err(e) = store.insert(record, self.config.session_idle_timeout).await {
+                tracing::warn!(target: "mcp_server::http", error = %e, "session store insert failed");
+                self.discard(hs);
+                return Err(EdgeError::busy(self.config.busy_retry_after));
+            }
+        }
+        write(&self.sessions).insert(hs.id.clone(), hs.clone());
+        self.ensure_sweeper();
+        Ok(true)
+    }
+}
