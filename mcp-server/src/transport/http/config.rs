@@ -19,6 +19,8 @@ pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Default `retry:` hint (milliseconds) sent in the priming event of each SSE stream.
 pub const DEFAULT_SSE_RETRY_MS: u64 = 1_000;
+/// Default [`HttpConfig::handler_timeout`]: 5 minutes.
+pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Whether the endpoint keeps sessions (`Mcp-Session-Id`) for handshake-era clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,7 +107,7 @@ impl Default for HttpConfig {
             sse_retry_ms: Some(DEFAULT_SSE_RETRY_MS),
             json_response: false,
             mode: SessionMode::Stateful,
-            handler_timeout: None,
+            handler_timeout: Some(DEFAULT_HANDLER_TIMEOUT),
             busy_retry_after: Duration::from_secs(5),
             event_store: Some(Arc::new(InMemoryEventStore::default())),
             session_store: None,
@@ -236,8 +238,10 @@ impl HttpConfig {
     }
 
     /// How long the handler of one client request may run: past `timeout` it is cancelled
-    /// and the client gets -32603 "Request timed out". Default: no limit
-    /// (`subscriptions/listen` streams of 2026-07-28 are never cut).
+    /// and the client gets -32603 "Request timed out". Default: 5 minutes
+    /// ([`DEFAULT_HANDLER_TIMEOUT`]); `None` (no limit) only on purpose: a handler that never
+    /// ends holds its request's memory for ever. `subscriptions/listen` streams of 2026-07-28
+    /// are never cut.
     ///
     /// Not to be confused with
     /// [`ServerBuilder::request_timeout`](crate::builder::ServerBuilder::request_timeout), which
