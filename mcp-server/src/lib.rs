@@ -64,6 +64,8 @@ mod docs_tests;
 pub mod error;
 mod handler;
 pub mod identity;
+#[cfg(feature = "http")]
+mod log_throttle;
 #[doc(hidden)]
 pub mod macro_support;
 pub mod prelude;

@@ -94,7 +94,10 @@ pub use crate::transport::http::challenge::{
 pub use discovery::{
     AuthorizationServerMetadata, DiscoveryError, DiscoveryPolicy, OidcDiscovery, discovery_urls,
 };
-pub use introspection::IntrospectionValidator;
+pub use introspection::{
+    DEFAULT_INTROSPECTION_CACHE_ENTRIES, DEFAULT_MAX_CONCURRENT_INTROSPECTIONS,
+    DEFAULT_MAX_INTROSPECTIONS_PER_SECOND, DEFAULT_NEGATIVE_CACHE_TTL, IntrospectionValidator,
+};
 pub use jwks::{JwksProvider, KeyError};
 pub use jwt::{DEFAULT_ALGORITHMS, JwtValidator, JwtValidatorBuilder, ScopeClaim};
 pub use layer::{Authorization, AuthorizationLayer, ResponseFuture};
@@ -144,14 +147,24 @@ pub(crate) mod audit {
         );
     }
 
+    /// Denials are written at most once per 10 s: an anonymous client sending bogus tokens
+    /// must not be able to flood the log. The line carries the count of denials since the
+    /// previous one (`suppressed`).
+    static DENIALS: crate::log_throttle::LogThrottle =
+        crate::log_throttle::LogThrottle::new(std::time::Duration::from_secs(10));
+
     pub(crate) fn denied(subject: Option<&str>, client: Option<&str>, reason: &str) {
+        let Some(suppressed) = DENIALS.hit() else {
+            return;
+        };
         tracing::info!(
             target: "mcp_server::auth::audit",
             decision = "deny",
             subject = subject.unwrap_or(""),
             client = client.unwrap_or(""),
             reason,
-            "authorization denied"
+            suppressed,
+            "authorization denied (suppressed: denials since the previous line)"
         );
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::event_store::{EventStore, InMemoryEventStore};
-use super::guard::HostGuard;
+use super::guard::HostAllowList;
 use super::session_store::SessionStore;
 
 /// Default request body cap: 4 MiB.
@@ -19,6 +19,8 @@ pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Default `retry:` hint (milliseconds) sent in the priming event of each SSE stream.
 pub const DEFAULT_SSE_RETRY_MS: u64 = 1_000;
+/// Default [`HttpConfig::handler_timeout`]: 5 minutes.
+pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Whether the endpoint keeps sessions (`Mcp-Session-Id`) for handshake-era clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,7 +53,7 @@ pub enum SessionMode {
 #[must_use]
 pub struct HttpConfig {
     pub(crate) path: Option<Arc<str>>,
-    pub(crate) guard: HostGuard,
+    pub(crate) guard: HostAllowList,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_batch: usize,
     pub(crate) session_idle_timeout: Duration,
@@ -96,7 +98,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             path: Some(Arc::from("/mcp")),
-            guard: HostGuard::localhost(),
+            guard: HostAllowList::localhost(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_batch: DEFAULT_MAX_BATCH,
             session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
@@ -105,7 +107,7 @@ impl Default for HttpConfig {
             sse_retry_ms: Some(DEFAULT_SSE_RETRY_MS),
             json_response: false,
             mode: SessionMode::Stateful,
-            handler_timeout: None,
+            handler_timeout: Some(DEFAULT_HANDLER_TIMEOUT),
             busy_retry_after: Duration::from_secs(5),
             event_store: Some(Arc::new(InMemoryEventStore::default())),
             session_store: None,
@@ -160,7 +162,7 @@ impl HttpConfig {
     /// Only do this behind a reverse proxy that validates `Host` itself: a server bound to a
     /// local address without these checks can be reached by any web page through DNS rebinding.
     pub fn disable_dns_rebinding_protection(mut self) -> Self {
-        self.guard = HostGuard::disabled();
+        self.guard = HostAllowList::disabled();
         self
     }
 
@@ -236,8 +238,10 @@ impl HttpConfig {
     }
 
     /// How long the handler of one client request may run: past `timeout` it is cancelled
-    /// and the client gets -32603 "Request timed out". Default: no limit
-    /// (`subscriptions/listen` streams of 2026-07-28 are never cut).
+    /// and the client gets -32603 "Request timed out". Default: 5 minutes
+    /// ([`DEFAULT_HANDLER_TIMEOUT`]); `None` (no limit) only on purpose: a handler that never
+    /// ends holds its request's memory for ever. `subscriptions/listen` streams of 2026-07-28
+    /// are never cut.
     ///
     /// Not to be confused with
     /// [`ServerBuilder::request_timeout`](crate::builder::ServerBuilder::request_timeout), which

@@ -42,7 +42,7 @@ use std::task::{Context, Poll, ready};
 use tower::{Layer, Service};
 
 use super::config::HttpConfig;
-use super::guard::HostGuard;
+use super::guard::HostAllowList;
 
 /// Request headers a browser may send (lower case); `mcp-param-*` is matched by prefix.
 const ALLOWED_HEADERS: [&str; 8] = [
@@ -64,7 +64,7 @@ const VARY_PREFLIGHT: &str =
 #[derive(Debug, Clone)]
 enum OriginPolicy {
     Any,
-    Guard(HostGuard),
+    Guard(HostAllowList),
 }
 
 /// A [`Layer`] adding MCP's CORS rules. See the [module docs](self).
@@ -85,7 +85,7 @@ impl CorsLayer {
     /// Allows localhost origins (`http(s)://localhost|127.0.0.1|[::1]` on any port).
     pub fn new() -> Self {
         CorsLayer {
-            policy: Arc::new(OriginPolicy::Guard(HostGuard::localhost())),
+            policy: Arc::new(OriginPolicy::Guard(HostAllowList::localhost())),
             max_age: 7200,
         }
     }

@@ -285,6 +285,9 @@ where
         {
             Err(too_large())
         }
+        Err(e) if e.downcast_ref::<super::conn::BodyTimeoutError>().is_some() => Err(
+            EdgeError::rejection(StatusCode::REQUEST_TIMEOUT, format!("Request Timeout: {e}")),
+        ),
         Err(_) => Err(EdgeError::bad_request(
             "Bad Request: failed to read the request body",
         )),

@@ -4,12 +4,40 @@
 //! attacker points at 127.0.0.1. The browser then sends the attacker's name in `Host` (and its
 //! page origin in `Origin`); rejecting names that are not ours closes that hole. The defaults
 //! accept `localhost`, `127.0.0.1` and `[::1]` on any port.
+//!
+//! [`StreamableHttpService`](super::StreamableHttpService) checks its own requests;
+//! [`HostGuardLayer`] puts the same check in front of every route of a server: the MCP
+//! endpoint, the protected-resource metadata, OAuth routes, anything mounted beside them.
+//!
+//! ```
+//! use mcp_server::transport::http::{HostGuardLayer, HttpConfig, StreamableHttpService};
+//! # fn app(server: mcp_server::Server) -> axum::Router {
+//! let config = HttpConfig::default().allowed_hosts(["mcp.example.com"]);
+//! let mcp = StreamableHttpService::new(server, config.clone());
+//! axum::Router::new()
+//!     .route("/health", axum::routing::get(|| async { "ok" }))
+//!     .route_service("/mcp", mcp)
+//!     // Outermost: every route above answers 403 to a foreign Host or Origin.
+//!     .layer(HostGuardLayer::from_config(&config))
+//! # }
+//! ```
 
-use http::header::{HOST, ORIGIN};
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST, ORIGIN};
 use http::request::Parts;
+use http::{HeaderValue, Request, Response, StatusCode};
+use mcp_core::error::ErrorObject;
+use mcp_core::jsonrpc::JsonRpcMessage;
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::{Layer, Service};
 
-/// Why a request was refused by the [`HostGuard`].
+use super::edge::TRANSPORT_REJECTION;
+
+/// Why a request was refused by the [`HostAllowList`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum GuardRejection {
     /// No usable `Host` (nor URI authority).
@@ -48,7 +76,7 @@ struct HostRule {
 
 /// The allow-lists of [`HttpConfig`](super::HttpConfig) for `Host` and `Origin`.
 #[derive(Debug, Clone)]
-pub(crate) struct HostGuard {
+pub(crate) struct HostAllowList {
     enabled: bool,
     hosts: Arc<Vec<HostRule>>,
     origins: Arc<Vec<String>>,
@@ -56,10 +84,10 @@ pub(crate) struct HostGuard {
 
 const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
-impl HostGuard {
+impl HostAllowList {
     /// Localhost names on any port.
     pub(crate) fn localhost() -> Self {
-        HostGuard {
+        HostAllowList {
             enabled: true,
             hosts: Arc::new(
                 LOCAL_HOSTS
@@ -76,7 +104,7 @@ impl HostGuard {
 
     /// No checks at all.
     pub(crate) fn disabled() -> Self {
-        HostGuard {
+        HostAllowList {
             enabled: false,
             hosts: Arc::new(Vec::new()),
             origins: Arc::new(Vec::new()),
@@ -171,6 +199,15 @@ impl HostGuard {
         if !self.host_allowed(&host.to_ascii_lowercase(), port) {
             return Err(GuardRejection::Host(host_value));
         }
+        // An absolute-form target (`POST http://evil.example/mcp`) names the host hyper and
+        // proxies act on: it must be allowed too, whatever `Host` says.
+        if let Some(authority) = parts.uri.authority() {
+            let allowed = split_host_port(authority.as_str())
+                .is_some_and(|(h, p)| self.host_allowed(&h.to_ascii_lowercase(), p));
+            if !allowed {
+                return Err(GuardRejection::Host(authority.as_str().to_owned()));
+            }
+        }
         for origin in parts.headers.get_all(ORIGIN) {
             let o = origin.to_str().unwrap_or("<non-ascii>");
             if !self.origin_allowed(o) {
@@ -178,6 +215,142 @@ impl HostGuard {
             }
         }
         Ok(())
+    }
+}
+
+/// Checks `Host` (and an absolute-form request target's authority) and `Origin` against the
+/// allow-lists before any inner service runs; a foreign one gets `403` with a JSON-RPC error
+/// (-32600). See the [module docs](self).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct HostGuardLayer {
+    list: HostAllowList,
+}
+
+impl Default for HostGuardLayer {
+    fn default() -> Self {
+        HostGuardLayer {
+            list: HostAllowList::localhost(),
+        }
+    }
+}
+
+impl HostGuardLayer {
+    /// `localhost`, `127.0.0.1` and `[::1]` on any port, and localhost origins.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The allow-lists of `config` (the same the MCP endpoint uses).
+    pub fn from_config(config: &super::HttpConfig) -> Self {
+        HostGuardLayer {
+            list: config.guard.clone(),
+        }
+    }
+
+    /// Also accepts these hosts (any port, or the port given: `example.com:8443`).
+    pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.list.add_hosts(hosts);
+        self
+    }
+
+    /// Also accepts these origins (`https://app.example.com`).
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.list.add_origins(origins);
+        self
+    }
+}
+
+impl<S> Layer<S> for HostGuardLayer {
+    type Service = HostGuard<S>;
+
+    fn layer(&self, inner: S) -> HostGuard<S> {
+        HostGuard {
+            inner,
+            list: self.list.clone(),
+        }
+    }
+}
+
+/// The service made by [`HostGuardLayer`].
+#[derive(Debug, Clone)]
+pub struct HostGuard<S> {
+    inner: S,
+    list: HostAllowList,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HostGuard<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = HostGuardFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let (parts, body) = req.into_parts();
+        match self.list.check(&parts) {
+            Ok(()) => HostGuardFuture {
+                inner: Some(self.inner.call(Request::from_parts(parts, body))),
+                rejected: None,
+            },
+            Err(rejection) => HostGuardFuture {
+                inner: None,
+                rejected: Some(forbidden(&rejection.message())),
+            },
+        }
+    }
+}
+
+/// The `403` answer of the guard.
+fn forbidden<B: From<Bytes>>(message: &str) -> Response<B> {
+    let msg = JsonRpcMessage::error(None, ErrorObject::new(TRANSPORT_REJECTION, message));
+    let mut res = Response::new(B::from(Bytes::from(
+        serde_json::to_vec(&msg).unwrap_or_default(),
+    )));
+    *res.status_mut() = StatusCode::FORBIDDEN;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+pin_project! {
+    /// The future of [`HostGuard`]: the inner service's, or the `403` answer.
+    pub struct HostGuardFuture<F, B> {
+        #[pin]
+        inner: Option<F>,
+        rejected: Option<Response<B>>,
+    }
+}
+
+impl<F, B, E> Future for HostGuardFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(res) = this.rejected.take() {
+            return Poll::Ready(Ok(res));
+        }
+        match this.inner.as_pin_mut() {
+            Some(fut) => fut.poll(cx),
+            None => Poll::Pending,
+        }
     }
 }
 
@@ -229,8 +402,32 @@ mod tests {
     }
 
     #[test]
+    fn absolute_form_target_is_checked_too() {
+        let g = HostAllowList::localhost();
+        let abs = |uri: &str| {
+            http::Request::builder()
+                .uri(uri)
+                .header(HOST, "localhost:8000")
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0
+        };
+        assert_eq!(
+            g.check(&abs("http://evil.example/mcp")),
+            Err(GuardRejection::Host("evil.example".into()))
+        );
+        assert_eq!(
+            g.check(&abs("http://evil.example:8000/mcp")),
+            Err(GuardRejection::Host("evil.example:8000".into()))
+        );
+        assert_eq!(g.check(&abs("http://localhost:8000/mcp")), Ok(()));
+        assert_eq!(g.check(&abs("http://127.0.0.1/mcp")), Ok(()));
+    }
+
+    #[test]
     fn localhost_any_port() {
-        let g = HostGuard::localhost();
+        let g = HostAllowList::localhost();
         for h in [
             "localhost",
             "localhost:3001",
@@ -245,7 +442,7 @@ mod tests {
 
     #[test]
     fn foreign_hosts_rejected() {
-        let g = HostGuard::localhost();
+        let g = HostAllowList::localhost();
         for h in [
             "evil.example.com",
             "evil.example.com:3001",
@@ -265,7 +462,7 @@ mod tests {
 
     #[test]
     fn origins() {
-        let g = HostGuard::localhost().tap_origins(["https://app.example.com"]);
+        let g = HostAllowList::localhost().tap_origins(["https://app.example.com"]);
         assert!(
             g.check(&parts(Some("localhost"), Some("http://localhost:5173")))
                 .is_ok()
@@ -283,19 +480,19 @@ mod tests {
 
     #[test]
     fn configured_hosts() {
-        let mut g = HostGuard::localhost();
+        let mut g = HostAllowList::localhost();
         g.add_hosts(["mcp.example.com", "api.example.com:8443"]);
         assert!(g.check(&parts(Some("mcp.example.com:1234"), None)).is_ok());
         assert!(g.check(&parts(Some("api.example.com:8443"), None)).is_ok());
         assert!(g.check(&parts(Some("api.example.com:443"), None)).is_err());
         assert!(
-            HostGuard::disabled()
+            HostAllowList::disabled()
                 .check(&parts(Some("evil"), Some("null")))
                 .is_ok()
         );
     }
 
-    impl HostGuard {
+    impl HostAllowList {
         fn tap_origins<const N: usize>(mut self, o: [&str; N]) -> Self {
             self.add_origins(o);
             self

@@ -39,12 +39,12 @@
 // `edge` (header checks, error bodies), `run`, `sse`, `streams` and the stores sit below.
 pub(crate) mod challenge;
 mod config;
+mod conn;
 mod cors;
 mod edge;
 mod event_store;
 mod get;
 mod guard;
-mod host_guard_layer;
 mod post;
 mod respond;
 mod run;
@@ -57,16 +57,28 @@ mod stateless;
 mod streams;
 
 pub use config::{
-    DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SESSIONS,
-    DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_SSE_RETRY_MS, HttpConfig, SessionMode,
+    DEFAULT_HANDLER_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_SSE_RETRY_MS, HttpConfig,
+    SessionMode,
+};
+pub use conn::{
+    BodyTimeoutError, ConnectionLimits, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_HEADER_BYTES,
+    FALLBACK_MAX_CONNECTIONS, RequestBodyTimeout, RequestBodyTimeoutLayer, TimeoutBody,
 };
 pub use cors::{Cors, CorsLayer, ResponseFuture as CorsResponseFuture};
 pub use edge::{
     LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, SERVER_BUSY, TRANSPORT_REJECTION,
 };
-pub use event_store::{EventStore, EventStoreLimits, InMemoryEventStore, StoreError, StoredEvent};
-pub use host_guard_layer::{HostGuardLayer, HostGuardService};
+pub use event_store::{
+    DEFAULT_EVENT_STORE_BYTES, DEFAULT_FINISHED_STREAM_TTL, EventStore, EventStoreLimits,
+    InMemoryEventStore, StoreError, StoredEvent,
+};
+pub use guard::{HostGuard, HostGuardFuture, HostGuardLayer};
 pub use respond::StreamControl;
-pub use serve::{DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, shutdown_signal};
+pub use serve::{
+    DEFAULT_GRACE_PERIOD, RemoteAddr, serve, serve_listener, serve_listener_with, serve_with,
+    shutdown_signal,
+};
 pub use service::StreamableHttpService;
 pub use session_store::{InMemorySessionStore, SessionRecord, SessionStore};

@@ -208,6 +208,16 @@ impl Hub {
         self.writer = Some(writer);
     }
 
+    /// Tells the store the stream is complete: its events stay only for the resumption
+    /// window.
+    pub(crate) async fn finish(&self) {
+        if let (Some(store), Some(session)) = (&self.store, &self.session) {
+            if let Err(e) = store.finish_stream(session, &self.id).await {
+                tracing::debug!(target: "mcp_server::http", error = %e, "event store finish_stream failed");
+            }
+        }
+    }
+
     async fn apply(&mut self, cmd: HubCmd) {
         match cmd {
             HubCmd::Message(m) => self.publish(&m).await,
@@ -279,6 +289,7 @@ pub(crate) async fn run_request<W>(
     for reply in &replies {
         hub.publish(reply).await;
     }
+    hub.finish().await;
     on_done();
     // Late attaches (a GET racing with the end) still get their replay.
     rx.close();
