@@ -1,5 +1,5 @@
 //! The hyper accept loop: HTTP/1.1 and HTTP/2 on one port, `TCP_NODELAY` on every socket,
-//! graceful shutdown.
+//! graceful shutdown that also ends open streaming responses (SSE).
 //!
 //! Nagle's algorithm holds back small writes until the previous segment is acknowledged; a
 //! client using delayed ACKs then waits up to 40 ms for each SSE event. Every accepted socket
@@ -14,8 +14,11 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tower::{Service, ServiceExt as _};
 
 use crate::body::BoxError;
@@ -32,7 +35,9 @@ pub struct RemoteAddr(pub SocketAddr);
 /// How long [`serve`] waits for open connections after the shutdown signal.
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
-/// Binds `addr` and serves `service` until Ctrl-C (SIGINT), then shuts down gracefully.
+/// Binds `addr` and serves `service` until Ctrl-C (SIGINT) or, on Unix, SIGTERM; then shuts
+/// down gracefully (see [`serve_listener`]): open SSE streams end at once, other responses get
+/// up to [`DEFAULT_GRACE_PERIOD`] to finish.
 ///
 /// `service` is any tower service over hyper requests: a
 /// [`StreamableHttpService`](super::StreamableHttpService), or one wrapped in layers (CORS,
@@ -63,7 +68,11 @@ where
     serve_listener(listener, service, shutdown_signal(), DEFAULT_GRACE_PERIOD).await
 }
 
-/// Resolves on Ctrl-C (and SIGTERM on Unix).
+/// Resolves on Ctrl-C (SIGINT) and, on Unix, SIGTERM.
+///
+/// Pass it to axum's `with_graceful_shutdown` through
+/// [`StreamableHttpService::close_sessions_on`](super::StreamableHttpService::close_sessions_on),
+/// so that open SSE streams end too.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -88,8 +97,9 @@ pub async fn shutdown_signal() {
 }
 
 /// Serves `service` on an already bound `listener` until `shutdown` resolves; then stops
-/// accepting, asks open connections to finish, and waits for them at most `grace`
-/// (long-lived SSE streams would otherwise hold the shutdown forever).
+/// accepting, ends every open streaming response (a body without a known length, such as an
+/// SSE stream) at its next frame boundary, asks open connections to finish, and waits for them
+/// at most `grace`. Responses with a known length are not cut.
 ///
 /// # Errors
 /// Never at the moment; accept errors are logged and retried (running out of file
@@ -111,6 +121,7 @@ where
 {
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
+    let stop = CancellationToken::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer): (_, SocketAddr) = tokio::select! {
@@ -128,12 +139,14 @@ where
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(target: "mcp_server::http", error = %e, "set_nodelay failed");
         }
+        let ending = stop.clone();
         let svc = service
             .clone()
             .map_request(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(RemoteAddr(peer));
                 req
-            });
+            })
+            .map_response(move |res: Response<B>| res.map(|body| StopBody::new(body, &ending)));
         let conn = builder
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
             .into_owned();
@@ -145,6 +158,7 @@ where
         });
     }
     drop(listener);
+    stop.cancel();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(grace) => {
@@ -152,4 +166,51 @@ where
         }
     }
     Ok(())
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that ends at its next frame boundary once the server shuts down, if it
+    /// is a stream (no exact length); a body with a known length passes through untouched.
+    struct StopBody<B> {
+        #[pin]
+        body: B,
+        #[pin]
+        stop: Option<WaitForCancellationFutureOwned>,
+    }
+}
+
+impl<B: http_body::Body> StopBody<B> {
+    fn new(body: B, stop: &CancellationToken) -> Self {
+        let streaming = body.size_hint().exact().is_none();
+        StopBody {
+            body,
+            stop: streaming.then(|| stop.clone().cancelled_owned()),
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for StopBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        if let Some(stop) = this.stop.as_pin_mut() {
+            if stop.poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+        }
+        this.body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
