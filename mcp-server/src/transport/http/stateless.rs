@@ -164,8 +164,8 @@ async fn request(
     };
     let principal = parts
         .extensions
-        .get::<OAuthContext>()
-        .map(OAuthContext::principal_key);
+        .get::<Arc<OAuthContext>>()
+        .map(|c| c.principal_key());
     let target = name_param_of(&req.method)
         .and_then(|field| req.params.as_ref()?.get(field)?.as_str())
         .map(str::to_owned);
