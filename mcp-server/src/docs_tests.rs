@@ -9,6 +9,10 @@ struct GettingStarted;
 #[allow(dead_code)]
 struct ServerBuilder;
 
+#[doc = include_str!("../../docs/request-context.md")]
+#[allow(dead_code)]
+struct RequestContextGuide;
+
 #[doc = include_str!("../../docs/transports.md")]
 #[allow(dead_code)]
 struct Transports;
