@@ -34,7 +34,7 @@ use tower_layer::Layer as _;
 #[mcp_tool]
 async fn sum(ctx: RequestContext, a: i64, b: i64) -> i64 {
     // A client that went away cannot receive progress; the result is still computed.
-    let _ = ctx.progress(1.0, Some(1.0), None).await;
+    ctx.progress(1.0, Some(1.0), None).await;
     a.wrapping_add(b)
 }
 

@@ -205,7 +205,7 @@ impl RequestContext {
         }
         #[cfg(feature = "http")]
         if let Some(parts) = self.0.http.as_deref() {
-            return parts.extensions.get::<OAuthContext>();
+            return parts.extensions.get::<Arc<OAuthContext>>().map(|c| &**c);
         }
         None
     }
@@ -274,26 +274,20 @@ impl RequestContext {
         Ok(())
     }
 
-    /// Reports progress (`notifications/progress`). A no-op when the client sent no
-    /// progress token.
+    /// Reports progress (`notifications/progress`) under the request's progress token.
     ///
-    /// # Errors
-    /// See [`notify`](Self::notify).
-    pub async fn progress(
-        &self,
-        progress: f64,
-        total: Option<f64>,
-        message: Option<String>,
-    ) -> Result<(), McpError> {
+    /// A no-op when the client sent no progress token, and best effort like
+    /// [`notify`](Self::notify): there is nothing to check or ignore. Use
+    /// [`progress_token`](Self::progress_token) to learn whether the client asked for progress.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
         let Some(token) = self.0.progress_token.clone() else {
-            return Ok(());
+            return;
         };
         let params = ProgressNotificationParams::new(token, progress, total, message);
-        self.notify(
-            method::NOTIFICATION_PROGRESS,
-            serde_json::to_value(params).map_err(McpError::internal)?,
-        )
-        .await
+        // Serializing the params (a token, numbers, a string) cannot fail.
+        if let Ok(params) = serde_json::to_value(params) {
+            let _ = self.notify(method::NOTIFICATION_PROGRESS, params).await;
+        }
     }
 
     /// Sends a log message (`notifications/message`) if `level` passes the client's level.

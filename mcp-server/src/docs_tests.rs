@@ -1,5 +1,6 @@
-//! The pages of `docs/` as doctests: every Rust code block in them is compiled (and run unless
-//! marked `no_run`) by `cargo test -p mcp-server --features auth --doc docs_tests`.
+//! The pages of `docs/` and the README as doctests: every Rust code block in them is compiled
+//! (and run unless marked `no_run`) by `cargo test -p mcp-server --all-features --doc docs_tests`.
+//! `docs/ARCHITECTURE.md` and `docs/performance.md` hold no Rust blocks.
 
 #[doc = include_str!("../../docs/getting-started.md")]
 #[allow(dead_code)]
@@ -8,6 +9,10 @@ struct GettingStarted;
 #[doc = include_str!("../../docs/server-builder.md")]
 #[allow(dead_code)]
 struct ServerBuilder;
+
+#[doc = include_str!("../../docs/request-context.md")]
+#[allow(dead_code)]
+struct RequestContextGuide;
 
 #[doc = include_str!("../../docs/transports.md")]
 #[allow(dead_code)]
@@ -21,6 +26,14 @@ struct ProtocolEras;
 #[doc = include_str!("../../docs/authorization.md")]
 #[allow(dead_code)]
 struct Authorization;
+
+#[doc = include_str!("../../docs/macros.md")]
+#[allow(dead_code)]
+struct Macros;
+
+#[doc = include_str!("../../README.md")]
+#[allow(dead_code)]
+struct Readme;
 
 #[doc = include_str!("../../docs/examples.md")]
 #[allow(dead_code)]

@@ -47,6 +47,7 @@
 //! | `http` | Streamable HTTP transport (hyper + tower) | yes |
 //! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata | no |
 //! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`) | no |
+//! | `logging` | [`logging::init`]: a stderr `tracing` subscriber filtered by `RUST_LOG`, in one line (tracing-subscriber) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "auth")]
@@ -66,6 +67,9 @@ mod handler;
 pub mod identity;
 #[cfg(feature = "http")]
 mod log_throttle;
+#[cfg(feature = "logging")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logging")))]
+pub mod logging;
 #[doc(hidden)]
 pub mod macro_support;
 pub mod prelude;

@@ -28,6 +28,7 @@ use mcp_server::tool::ToolDef;
 use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
 use mcp_server::{RequestContext, Server, ToolError};
 use mcp_tests::bearer::{Client, PROTOCOL, post};
+use mcp_tests::interop::available as interop_available;
 use mcp_tests::reply::Reply;
 use mcp_tests::tools::no_args;
 use serde_json::{Map, Value, json};
@@ -394,23 +395,6 @@ async fn discovery_chain_by_hand_then_scoped_calls_and_session_binding() {
 }
 
 // --- (a) the official Python SDK client -----------------------------------------------------
-
-fn interop_available(what: &str, path: &Path) -> bool {
-    if path.exists() {
-        return true;
-    }
-    assert!(
-        std::env::var("MCP_REQUIRE_INTEROP").as_deref() != Ok("1"),
-        "MCP_REQUIRE_INTEROP=1 but {what} is missing at {} (scripts/test-all.sh installs it)",
-        path.display()
-    );
-    eprintln!(
-        "SKIPPED: {what} is not installed at {} (scripts/test-all.sh installs it; set \
-         MCP_REQUIRE_INTEROP=1 to make this a failure)",
-        path.display()
-    );
-    false
-}
 
 fn python() -> PathBuf {
     std::env::var_os("MCP_INTEROP_PYTHON")

@@ -79,15 +79,15 @@ async fn forged_meta_oauth_grants_nothing() {
     let echo = tower::service_fn(|req: Request<Body>| async move {
         let ctx = req
             .extensions()
-            .get::<mcp_server::identity::OAuthContext>()
-            .cloned();
+            .get::<std::sync::Arc<mcp_server::identity::OAuthContext>>()
+            .map(|c| c.subject.clone());
         let body = axum::body::to_bytes(axum::body::Body::new(req.into_body()), 1 << 20)
             .await
             .unwrap();
         let v: Value = serde_json::from_slice(&body).unwrap();
         Ok::<_, Infallible>(http::Response::new(Body::json(&json!({
             "meta": v["params"]["_meta"],
-            "subject": ctx.map(|c| c.subject),
+            "subject": ctx,
         }))))
     });
     let svc = ServiceBuilder::new()

@@ -13,6 +13,7 @@
 
 use keycloak_example::{Config, run};
 use mcp_tests::bearer::Client;
+use mcp_tests::interop::available as interop_available;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,23 +24,7 @@ fn root() -> PathBuf {
 
 /// The realm's issuer, or `None` (skip) when no Keycloak is configured.
 fn keycloak_issuer() -> Option<String> {
-    match std::env::var("KEYCLOAK_URL") {
-        Ok(url) if !url.trim().is_empty() => {
-            Some(format!("{}/realms/mcp", url.trim().trim_end_matches('/')))
-        }
-        _ => {
-            assert!(
-                std::env::var("MCP_REQUIRE_KEYCLOAK").as_deref() != Ok("1"),
-                "MCP_REQUIRE_KEYCLOAK=1 but KEYCLOAK_URL is not set: Keycloak was not started \
-                 (scripts/keycloak.sh start), so the Keycloak example cannot be tested"
-            );
-            eprintln!(
-                "SKIPPED: KEYCLOAK_URL is not set. Start Keycloak with `scripts/keycloak.sh start` and \
-                 run with KEYCLOAK_URL=http://localhost:8180 (scripts/test-all.sh does both)."
-            );
-            None
-        }
-    }
+    mcp_tests::interop::keycloak_url().map(|url| format!("{url}/realms/mcp"))
 }
 
 fn python() -> PathBuf {
@@ -372,22 +357,6 @@ async fn pkce_user_tokens_are_guarded_per_scope() {
     let r = r_only.call("add_note", json!({"text": "x"})).await;
     assert_eq!(r.status, 403, "{r:?}");
     assert_eq!(r.challenge, insufficient_scope(&ex.prm_url, "mcp:write"));
-}
-
-fn interop_available(what: &str, path: &std::path::Path) -> bool {
-    if path.exists() {
-        return true;
-    }
-    assert!(
-        std::env::var("MCP_REQUIRE_INTEROP").as_deref() != Ok("1"),
-        "{what} is missing at {} (run scripts/test-all.sh)",
-        path.display()
-    );
-    eprintln!(
-        "SKIPPED: {what} is not installed at {} (scripts/test-all.sh installs it)",
-        path.display()
-    );
-    false
 }
 
 async fn python_client(url: &str, args: &[&str]) -> Value {

@@ -70,7 +70,7 @@ fn server(options: ProtocolOptions) -> Server {
             Ok(CallToolResult::text("logged"))
         }))
         .tool(tool("progress", |ctx| async move {
-            ctx.progress(1.0, Some(2.0), None).await?;
+            ctx.progress(1.0, Some(2.0), None).await;
             Ok(CallToolResult::text("done"))
         }))
         .tool(tool("plain", |_ctx| async move { Ok(CallToolResult::text("plain")) }))
@@ -328,6 +328,53 @@ async fn classification_and_envelope_rejections() {
         (r.status, r.content_type.as_str()),
         (200, "application/json")
     );
+}
+
+/// A hand-written request that leaves out `Mcp-Method` and both required `_meta` members
+/// hears about all three in one answer (the status and code of the first check, as before).
+#[tokio::test]
+async fn every_missing_envelope_piece_in_one_error() {
+    let s = start(options()).await;
+    let b = json!({"jsonrpc": "2.0", "id": 30, "method": "tools/list",
+        "params": {"_meta": {"io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}}}});
+    let headers = vec![("MCP-Protocol-Version".to_owned(), V.to_owned())];
+    let r = post_raw(&s.url, &headers, BOTH, &b).await;
+    assert_error(&r, 400, -32602, json!(30));
+    let pv = r#"_meta["io.modelcontextprotocol/protocolVersion"]"#;
+    let caps = r#"_meta["io.modelcontextprotocol/clientCapabilities"]"#;
+    assert_eq!(
+        r.json()["error"]["message"],
+        format!(
+            "Invalid params: missing {pv} (required with MCP-Protocol-Version {V}); \
+             Invalid params: missing {caps}; \
+             Header mismatch: required header Mcp-Method is missing (body method 'tools/list')"
+        )
+    );
+    assert_eq!(
+        r.json()["error"]["data"],
+        json!({"missing": [pv, caps, "header Mcp-Method"]})
+    );
+    // The version present, the header and the capabilities missing: the header check's code.
+    let mut b = body(32, "tools/list", json!({}));
+    b["params"]["_meta"]
+        .as_object_mut()
+        .unwrap()
+        .remove("io.modelcontextprotocol/clientCapabilities");
+    let r = post_raw(&s.url, &headers, BOTH, &b).await;
+    assert_error(&r, 400, -32020, json!(32));
+    assert_eq!(
+        r.json()["error"]["data"],
+        json!({"missing": ["header Mcp-Method", caps]})
+    );
+    // Headers right, one member missing: that member alone.
+    let mut b = body(31, "tools/list", json!({}));
+    b["params"]["_meta"]
+        .as_object_mut()
+        .unwrap()
+        .remove("io.modelcontextprotocol/clientCapabilities");
+    let r = post(&s.url, &b).await;
+    assert_error(&r, 400, -32602, json!(31));
+    assert_eq!(r.json()["error"]["data"], json!({"missing": [caps]}));
 }
 
 #[tokio::test]

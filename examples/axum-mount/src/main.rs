@@ -1,7 +1,7 @@
 //! An MCP endpoint inside an existing axum application.
 //!
 //! ```text
-//! cargo run -p axum-mount
+//! cargo run -p axum-mount                 # AXUM_MOUNT_ADDR=127.0.0.1:0 picks a free port
 //! curl http://127.0.0.1:8001/health          # an ordinary axum route
 //! # MCP clients connect to http://127.0.0.1:8001/mcp
 //! ```
@@ -17,7 +17,7 @@ use axum::serve::ListenerExt;
 use mcp_server::Server;
 use mcp_server::context::RequestContext;
 use mcp_server::tool::ToolDef;
-use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService};
+use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, shutdown_signal};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -48,14 +48,12 @@ fn mcp_server() -> Server {
         .build()
 }
 
-/// The application: `/health` plus the MCP endpoint under `/mcp`.
-fn app() -> Router {
+/// The application: `/health` plus the MCP endpoint `mcp` under `/mcp`.
+fn app(mcp: StreamableHttpService) -> Router {
     // `nest_service` strips the `/mcp` prefix before calling the service, so the service
-    // must accept any path; the router decides what reaches it.
-    let config = HttpConfig::default().any_path();
-    let mcp = StreamableHttpService::new(mcp_server(), config.clone());
+    // must accept any path (`HttpConfig::any_path`); the router decides what reaches it.
     let mcp = tower::ServiceBuilder::new()
-        .layer(CorsLayer::from_config(&config))
+        .layer(CorsLayer::from_config(mcp.config()))
         .service(mcp);
     Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -64,14 +62,19 @@ fn app() -> Router {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:8001")
-        .await?
+    let addr = std::env::var("AXUM_MOUNT_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let addr = listener.local_addr()?;
+    let listener = listener
         // SSE replies are small writes: without TCP_NODELAY, delayed ACKs add ~40 ms each.
         .tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-    println!("axum-mount listening on http://127.0.0.1:8001 (MCP at /mcp)");
-    axum::serve(listener, app())
-        .with_graceful_shutdown(mcp_server::transport::http::shutdown_signal())
+    let mcp = StreamableHttpService::new(mcp_server(), HttpConfig::default().any_path());
+    println!("axum-mount listening on http://{addr} (MCP at /mcp)");
+    // On Ctrl-C or SIGTERM: end the MCP sessions (their open SSE streams finish), then let
+    // axum finish the remaining connections.
+    axum::serve(listener, app(mcp.clone()))
+        .with_graceful_shutdown(mcp.close_sessions_on(shutdown_signal()))
         .await
 }

@@ -153,7 +153,7 @@ fn tools() -> Vec<ToolDef> {
                 if i > 0 {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                ctx.progress(p, Some(100.0), None).await?;
+                ctx.progress(p, Some(100.0), None).await;
             }
             Ok(CallToolResult::text("Tool with progress executed successfully"))
         }),

@@ -105,7 +105,7 @@ fn diagnostics() -> Vec<ToolDef> {
             "Reports progress, then asks the user to confirm through an input_required result",
             |ctx| async move {
                 ctx.progress(50.0, Some(100.0), Some("waiting for confirmation".into()))
-                    .await?;
+                    .await;
                 match ctx.input_response_as::<ElicitResult>("confirm")? {
                     Some(answer) => Ok(CallToolResult::text(format!(
                         "Streaming complete: action={}",

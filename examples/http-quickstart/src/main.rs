@@ -128,8 +128,7 @@ fn build_server(notes: Arc<Notes>) -> Server {
                     let total = c.seconds.clamp(1, 10);
                     for done in 0..total {
                         ctx.progress(f64::from(done), Some(f64::from(total)), Some(format!("{} s left", total - done)))
-                            .await
-                            .map_err(|e| ToolError::new(e.to_string()))?;
+                            .await;
                         tokio::select! {
                             () = tokio::time::sleep(Duration::from_secs(1)) => {}
                             () = ctx.cancellation().cancelled() => return Err(ToolError::new("cancelled")),
@@ -204,11 +203,8 @@ fn parse_addr() -> Result<String, String> {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Logs go to stderr; RUST_LOG overrides the default filter.
+    mcp_server::logging::init("info");
     let addr = match parse_addr() {
         Ok(a) => a,
         Err(e) => {

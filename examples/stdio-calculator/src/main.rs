@@ -69,8 +69,7 @@ fn server() -> Server {
                         return Err(ToolError::new("cancelled"));
                     }
                     acc += n;
-                    let _ = ctx
-                        .progress((i + 1) as f64, Some(total), Some(format!("added {n}")))
+                    ctx.progress((i + 1) as f64, Some(total), Some(format!("added {n}")))
                         .await;
                     let _ = ctx
                         .log(LoggingLevel::Info, json!({ "step": i + 1, "partial": acc }))
@@ -158,12 +157,8 @@ fn server() -> Server {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    // Logs go to stderr (stdout carries the protocol); RUST_LOG overrides the default filter.
+    mcp_server::logging::init("warn");
     server().serve_stdio().await?;
     Ok(())
 }

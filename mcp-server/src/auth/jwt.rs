@@ -10,11 +10,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
+use quick_cache::sync::Cache;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where scopes are read from. Each source accepts a space-separated string or an array of
@@ -92,6 +92,9 @@ fn find_key(keys: &[StaticKey], h: &RawHeader) -> Result<DecodingKey, KeyError> 
     }
 }
 
+/// SHA-256 of a verified token → its shared identity and `exp` (seconds since the epoch).
+type TokenCache = Cache<[u8; 32], (Arc<OAuthContext>, u64)>;
+
 struct Inner {
     keys: Keys,
     issuers: Vec<IssuerPattern>,
@@ -104,8 +107,10 @@ struct Inner {
     require_subject: bool,
     reject_id_tokens: bool,
     max_token_len: usize,
-    cache_capacity: usize,
-    cache: Mutex<HashMap<[u8; 32], (OAuthContext, u64)>>,
+    /// Verified tokens by SHA-256 of the token: the shared identity and its `exp`. `None` when
+    /// the capacity is 0. Sharded, so lookups on different cores do not contend; at capacity it
+    /// evicts the least recently useful entries (CLOCK-style), never the whole cache.
+    cache: Option<TokenCache>,
 }
 
 /// Validates signed JWT access tokens. Build with [`JwtValidator::builder`]; cheap to clone.
@@ -379,8 +384,7 @@ impl JwtValidatorBuilder {
                 require_subject: self.require_subject,
                 reject_id_tokens: self.reject_id_tokens,
                 max_token_len: self.max_token_len,
-                cache_capacity: self.cache_capacity,
-                cache: Mutex::new(HashMap::new()),
+                cache: (self.cache_capacity > 0).then(|| Cache::new(self.cache_capacity)),
             }),
         })
     }
@@ -482,30 +486,21 @@ impl JwtValidator {
         })
     }
 
-    fn cached(&self, hash: &[u8; 32]) -> Option<OAuthContext> {
-        if self.inner.cache_capacity == 0 {
-            return None;
-        }
-        let cache = self.inner.cache.lock().ok()?;
+    /// A cache hit: one sharded hash lookup and an `Arc` clone. Expired entries are dropped.
+    fn cached(&self, hash: &[u8; 32]) -> Option<Arc<OAuthContext>> {
+        let cache = self.inner.cache.as_ref()?;
         let (ctx, exp) = cache.get(hash)?;
-        (*exp > now_secs()).then(|| ctx.clone())
+        if exp > now_secs() {
+            return Some(ctx);
+        }
+        cache.remove(hash);
+        None
     }
 
-    fn remember(&self, hash: [u8; 32], ctx: &OAuthContext, exp: u64) {
-        if self.inner.cache_capacity == 0 {
-            return;
+    fn remember(&self, hash: [u8; 32], ctx: &Arc<OAuthContext>, exp: u64) {
+        if let Some(cache) = &self.inner.cache {
+            cache.insert(hash, (Arc::clone(ctx), exp));
         }
-        let Ok(mut cache) = self.inner.cache.lock() else {
-            return;
-        };
-        if cache.len() >= self.inner.cache_capacity {
-            let now = now_secs();
-            cache.retain(|_, (_, e)| *e > now);
-            if cache.len() >= self.inner.cache_capacity {
-                cache.clear();
-            }
-        }
-        cache.insert(hash, (ctx.clone(), exp));
     }
 
     /// A `nonce` claim (only ID tokens carry one), or no scope claim at all.
@@ -532,9 +527,9 @@ impl JwtValidator {
         scopes
     }
 
-    async fn check(&self, token: &str) -> AuthorizationResult {
+    async fn check(&self, token: &str) -> Result<Arc<OAuthContext>, AuthorizationResult> {
         if token.len() > self.inner.max_token_len {
-            return deny("The access token is too large");
+            return Err(deny("The access token is too large"));
         }
         let mut segments = token.split('.');
         let (Some(head), Some(_), Some(_), None) = (
@@ -543,12 +538,24 @@ impl JwtValidator {
             segments.next(),
             segments.next(),
         ) else {
-            return AuthorizationResult::NotRecognized;
+            return Err(AuthorizationResult::NotRecognized);
         };
         let hash = token_hash(token);
         if let Some(ctx) = self.cached(&hash) {
-            return AuthorizationResult::Allow(ctx);
+            return Ok(ctx);
         }
+        let ctx = match self.verify(token, head).await {
+            AuthorizationResult::Allow(ctx) => Arc::new(ctx),
+            other => return Err(other),
+        };
+        if let Some(exp) = ctx.expires_at {
+            self.remember(hash, &ctx, exp);
+        }
+        Ok(ctx)
+    }
+
+    /// The full check of a token that is not in the cache: header, key, signature, claims.
+    async fn verify(&self, token: &str, head: &str) -> AuthorizationResult {
         let header = match self.header(head) {
             Ok(h) => h,
             Err(why) => return deny(why),
@@ -629,9 +636,6 @@ impl JwtValidator {
             claims,
             token: None,
         };
-        if let Some(exp) = expires_at {
-            self.remember(hash, &ctx, exp);
-        }
         AuthorizationResult::Allow(ctx)
     }
 }
@@ -639,6 +643,13 @@ impl JwtValidator {
 #[async_trait]
 impl TokenValidator for JwtValidator {
     async fn validate(&self, token: &str) -> AuthorizationResult {
+        match self.check(token).await {
+            Ok(ctx) => AuthorizationResult::Allow(Arc::unwrap_or_clone(ctx)),
+            Err(decision) => decision,
+        }
+    }
+
+    async fn validate_shared(&self, token: &str) -> Result<Arc<OAuthContext>, AuthorizationResult> {
         self.check(token).await
     }
 }
@@ -690,6 +701,62 @@ mod tests {
         assert_eq!(ctx.subject, "alice");
         assert_eq!(ctx.client_id.as_deref(), Some("cli"));
         assert_eq!(ctx.issuer.as_deref(), Some("https://idp"));
+    }
+
+    fn with_capacity(capacity: usize) -> JwtValidator {
+        JwtValidator::builder()
+            .static_key(
+                Some("k1"),
+                DecodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            )
+            .algorithms([Algorithm::HS256])
+            .issuer("https://idp")
+            .audience("mcp")
+            .cache_capacity(capacity)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn cache_hit_shares_the_identity() {
+        let v = validator();
+        let t = token(base());
+        let first = v.validate_shared(&t).await.unwrap();
+        let second = v.validate_shared(&t).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "a hit must not copy claims");
+        // Without a cache every call verifies again and builds its own identity.
+        let uncached = with_capacity(0);
+        let a = uncached.validate_shared(&t).await.unwrap();
+        let b = uncached.validate_shared(&t).await.unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(a.subject, "alice");
+    }
+
+    #[tokio::test]
+    async fn cache_evicts_at_capacity_instead_of_clearing() {
+        let v = with_capacity(8);
+        for i in 0..40 {
+            let mut claims = base();
+            claims["jti"] = json!(i);
+            assert!(v.validate(&token(claims)).await.is_allowed());
+        }
+        let cache = v.inner.cache.as_ref().unwrap();
+        assert!(cache.len() <= 8, "bounded: {}", cache.len());
+        assert!(
+            cache.len() >= 4,
+            "evicts entries, not the whole cache: {}",
+            cache.len()
+        );
+        // An expired entry is never served, and is dropped on lookup.
+        let mut claims = base();
+        claims["exp"] = json!(now_secs() - 1);
+        let old = token(claims);
+        let hash = token_hash(&old);
+        let stale = Arc::new(OAuthContext::new("stale", Scopes::new()));
+        v.remember(hash, &stale, now_secs() - 1);
+        assert!(v.cached(&hash).is_none());
+        assert!(cache.get(&hash).is_none());
     }
 
     #[tokio::test]

@@ -42,7 +42,7 @@ use tower::Service;
 ///     "https://api.example.com/mcp",
 /// )?;
 /// let svc = layer.layer(tower::service_fn(|req: Request<Body>| async move {
-///     let who = req.extensions().get::<OAuthContext>().map(|c| c.subject.clone());
+///     let who = req.extensions().get::<Arc<OAuthContext>>().map(|c| c.subject.clone());
 ///     Ok::<_, std::convert::Infallible>(Response::new(Body::from(who.unwrap_or_default())))
 /// }));
 ///
@@ -327,25 +327,26 @@ where
                     }
                     Credentials::Bearer(t) => t,
                 };
-                let mut ctx = match cfg.validator.validate(&token).await {
-                    AuthorizationResult::Allow(ctx) => ctx,
-                    AuthorizationResult::Unauthorized { description } => {
+                let mut ctx = match cfg.validator.validate_shared(&token).await {
+                    Ok(ctx) => ctx,
+                    Err(AuthorizationResult::Allow(ctx)) => Arc::new(ctx),
+                    Err(AuthorizationResult::Unauthorized { description }) => {
                         audit::denied(None, None, &description);
                         return Ok(ch.invalid_token(&description));
                     }
-                    AuthorizationResult::NotRecognized => {
+                    Err(AuthorizationResult::NotRecognized) => {
                         let why = "The access token is not recognised";
                         audit::denied(None, None, why);
                         return Ok(ch.invalid_token(why));
                     }
-                    AuthorizationResult::BadRequest { description } => {
+                    Err(AuthorizationResult::BadRequest { description }) => {
                         audit::denied(None, None, &description);
                         return Ok(ch.invalid_request(&description));
                     }
-                    AuthorizationResult::Forbidden {
+                    Err(AuthorizationResult::Forbidden {
                         scopes,
                         description,
-                    } => {
+                    }) => {
                         audit::denied(None, None, &description);
                         return Ok(challenge::error_response(
                             ch.resource_metadata_url(),
@@ -354,10 +355,10 @@ where
                             &scopes,
                         ));
                     }
-                    AuthorizationResult::Unavailable {
+                    Err(AuthorizationResult::Unavailable {
                         retry_after,
                         description,
-                    } => {
+                    }) => {
                         audit::denied(None, None, &description);
                         return Ok(challenge::unavailable_response(retry_after, &description));
                     }
@@ -374,8 +375,10 @@ where
                     return Ok(ch.insufficient_scope(&cfg.required_scopes));
                 }
                 audit::allowed(&ctx);
-                ctx.token = cfg.expose_token.then(|| Arc::<str>::from(token));
-                req.extensions_mut().insert::<OAuthContext>(ctx);
+                if cfg.expose_token {
+                    Arc::make_mut(&mut ctx).token = Some(Arc::<str>::from(token));
+                }
+                req.extensions_mut().insert::<Arc<OAuthContext>>(ctx);
                 req.extensions_mut()
                     .insert::<ChallengeInfo>(cfg.challenge.clone());
                 inner.call(req).await.map(map_body)
@@ -405,7 +408,7 @@ mod tests {
         layer.layer(tower::service_fn(|req: Request<Body>| {
             let who = req
                 .extensions()
-                .get::<OAuthContext>()
+                .get::<Arc<OAuthContext>>()
                 .map(|c| c.subject.clone())
                 .unwrap_or_default();
             let prm = req

@@ -30,6 +30,7 @@
 //!     ProtectedResourceMetadataLayer, StaticKeyValidator};
 //! use mcp_server::body::Body;
 //! use mcp_server::identity::OAuthContext;
+//! use std::sync::Arc;
 //! use http::{Request, Response};
 //! use tower::{ServiceBuilder, ServiceExt};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -45,7 +46,7 @@
 //!     .layer(ProtectedResourceMetadataLayer::new(prm))
 //!     .layer(auth)
 //!     .service_fn(|req: Request<Body>| async move {
-//!         let who = req.extensions().get::<OAuthContext>().unwrap().subject.clone();
+//!         let who = req.extensions().get::<Arc<OAuthContext>>().unwrap().subject.clone();
 //!         Ok::<_, std::convert::Infallible>(Response::new(Body::from(who)))
 //!     });
 //!

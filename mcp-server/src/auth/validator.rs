@@ -111,6 +111,18 @@ impl AuthorizationResult {
 pub trait TokenValidator: Send + Sync + 'static {
     /// Validates `token` (the value after `Bearer `).
     async fn validate(&self, token: &str) -> AuthorizationResult;
+
+    /// The same decision with the identity behind an [`Arc`]: `Ok` for
+    /// [`Allow`](AuthorizationResult::Allow), `Err` with any other result. This is what
+    /// [`AuthorizationLayer`](super::AuthorizationLayer) calls on every request. The default
+    /// wraps [`validate`](Self::validate); validators that keep verified identities (the JWT
+    /// cache, static keys) override it to hand out a shared one without copying its claims.
+    async fn validate_shared(&self, token: &str) -> Result<Arc<OAuthContext>, AuthorizationResult> {
+        match self.validate(token).await {
+            AuthorizationResult::Allow(ctx) => Ok(Arc::new(ctx)),
+            other => Err(other),
+        }
+    }
 }
 
 #[async_trait]
@@ -118,12 +130,20 @@ impl<T: TokenValidator + ?Sized> TokenValidator for Arc<T> {
     async fn validate(&self, token: &str) -> AuthorizationResult {
         (**self).validate(token).await
     }
+
+    async fn validate_shared(&self, token: &str) -> Result<Arc<OAuthContext>, AuthorizationResult> {
+        (**self).validate_shared(token).await
+    }
 }
 
 #[async_trait]
 impl<T: TokenValidator + ?Sized> TokenValidator for Box<T> {
     async fn validate(&self, token: &str) -> AuthorizationResult {
         (**self).validate(token).await
+    }
+
+    async fn validate_shared(&self, token: &str) -> Result<Arc<OAuthContext>, AuthorizationResult> {
+        (**self).validate_shared(token).await
     }
 }
 
@@ -220,6 +240,16 @@ impl TokenValidator for ValidatorChain {
         }
         AuthorizationResult::NotRecognized
     }
+
+    async fn validate_shared(&self, token: &str) -> Result<Arc<OAuthContext>, AuthorizationResult> {
+        for v in &self.validators {
+            match v.validate_shared(token).await {
+                Err(AuthorizationResult::NotRecognized) => continue,
+                decided => return decided,
+            }
+        }
+        Err(AuthorizationResult::NotRecognized)
+    }
 }
 
 /// Static API keys, each mapped to a principal and scopes. Keys are stored as SHA-256 digests
@@ -227,7 +257,7 @@ impl TokenValidator for ValidatorChain {
 /// [`NotRecognized`](AuthorizationResult::NotRecognized), so a chain can try JWT next.
 #[derive(Clone, Default)]
 pub struct StaticKeyValidator {
-    keys: Vec<([u8; 32], OAuthContext)>,
+    keys: Vec<([u8; 32], Arc<OAuthContext>)>,
 }
 
 impl fmt::Debug for StaticKeyValidator {
@@ -253,27 +283,41 @@ impl StaticKeyValidator {
         S: Into<String>,
     {
         let ctx = OAuthContext::new(subject, scopes.into_iter().collect::<Scopes>());
-        self.keys
-            .push((Sha256::digest(key.as_ref().as_bytes()).into(), ctx));
+        self.keys.push((
+            Sha256::digest(key.as_ref().as_bytes()).into(),
+            Arc::new(ctx),
+        ));
         self
+    }
+}
+
+impl StaticKeyValidator {
+    fn find(&self, token: &str) -> Option<&Arc<OAuthContext>> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        // Compare against every key so timing does not reveal which one matched.
+        let mut found = None;
+        for (k, ctx) in &self.keys {
+            if bool::from(k.ct_eq(&digest)) {
+                found = Some(ctx);
+            }
+        }
+        found
     }
 }
 
 #[async_trait]
 impl TokenValidator for StaticKeyValidator {
     async fn validate(&self, token: &str) -> AuthorizationResult {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        // Compare against every key so timing does not reveal which one matched.
-        let mut found: Option<&OAuthContext> = None;
-        for (k, ctx) in &self.keys {
-            if bool::from(k.ct_eq(&digest)) {
-                found = Some(ctx);
-            }
-        }
-        match found {
-            Some(ctx) => AuthorizationResult::Allow(ctx.clone()),
+        match self.find(token) {
+            Some(ctx) => AuthorizationResult::Allow(OAuthContext::clone(ctx)),
             None => AuthorizationResult::NotRecognized,
         }
+    }
+
+    async fn validate_shared(&self, token: &str) -> Result<Arc<OAuthContext>, AuthorizationResult> {
+        self.find(token)
+            .map(Arc::clone)
+            .ok_or(AuthorizationResult::NotRecognized)
     }
 }
 

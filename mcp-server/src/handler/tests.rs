@@ -789,7 +789,7 @@ fn chatty() -> crate::ServerBuilder {
             ] {
                 ctx.log(level, json!(level.as_str())).await?;
             }
-            ctx.progress(1.0, Some(2.0), Some("half".into())).await?;
+            ctx.progress(1.0, Some(2.0), Some("half".into())).await;
             Ok::<_, McpError>("done")
         },
     ))

@@ -17,10 +17,12 @@
 //! | the routed era is switched off | 400, `-32022` listing the versions still served |
 
 use super::ProtocolOptions;
+use super::headers::check_standard_headers;
+use super::stateless::{merge_missing, missing_members};
 use http::{HeaderMap, StatusCode};
-use mcp_core::jsonrpc::{Incoming, JsonRpcMessage};
+use mcp_core::jsonrpc::{Incoming, JsonRpcMessage, JsonRpcRequest};
 use mcp_core::{ErrorObject, ProtocolVersion, RequestId, meta};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The header naming the protocol version.
 pub(crate) const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
@@ -67,6 +69,24 @@ pub(crate) fn version_claim(msg: &JsonRpcMessage) -> Option<&Value> {
     params.get("_meta")?.get(meta::PROTOCOL_VERSION)
 }
 
+/// The `-32602` error of a stateless request without the version claim. It also names the
+/// other missing pieces (client capabilities, standard headers), so one answer lists them all.
+fn missing_version(headers: &HeaderMap, req: &JsonRpcRequest, version: &str) -> ErrorObject {
+    let claim = format!("_meta[\"{}\"]", meta::PROTOCOL_VERSION);
+    let mut error = ErrorObject::invalid_params(format!(
+        "Invalid params: missing {claim} (required with MCP-Protocol-Version {version})"
+    ))
+    .with_data(json!({ "missing": [claim] }));
+    let meta_obj = req.params.as_ref().and_then(|p| p.get("_meta"));
+    if meta_obj.is_none_or(|m| m.get(meta::CLIENT_CAPABILITIES).is_none()) {
+        error = merge_missing(error, missing_members(&[meta::CLIENT_CAPABILITIES]));
+    }
+    if let Err(h) = check_standard_headers(headers, &req.method, req.params.as_ref()) {
+        error = merge_missing(error, h);
+    }
+    error
+}
+
 fn request_id(msg: &JsonRpcMessage) -> Option<RequestId> {
     match msg {
         JsonRpcMessage::Request(r) => Some(r.id.clone()),
@@ -110,14 +130,11 @@ pub(crate) fn classify(
                     header.value().unwrap_or_default(),
                 ));
             }
-            if matches!(msg, JsonRpcMessage::Request(_)) {
+            if let JsonRpcMessage::Request(req) = msg {
+                let version = header.value().unwrap_or_default();
                 return Err(Rejection::bad_request(
                     id,
-                    ErrorObject::invalid_params(format!(
-                        "Invalid params: missing _meta[\"{}\"] (required with MCP-Protocol-Version {})",
-                        meta::PROTOCOL_VERSION,
-                        header.value().unwrap_or_default()
-                    )),
+                    missing_version(headers, req, version),
                 ));
             }
             return Ok(Route::Stateless);

@@ -23,7 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use mcp_core::ErrorObject;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::fmt;
 
 /// `Mcp-Method`: the JSON-RPC method of the message.
@@ -65,7 +65,8 @@ pub(crate) fn check_standard_headers(
             return Err(ErrorObject::header_mismatch(format!(
                 "Header mismatch: required header Mcp-Method is missing (body method '{}')",
                 echo(method)
-            )));
+            ))
+            .with_data(json!({ "missing": ["header Mcp-Method"] })));
         }
         Some(value) if value != method => {
             return Err(ErrorObject::header_mismatch(format!(
@@ -86,7 +87,8 @@ pub(crate) fn check_standard_headers(
         (None, Some(b)) => Err(ErrorObject::header_mismatch(format!(
             "Header mismatch: required header Mcp-Name is missing (body value '{}')",
             echo(b)
-        ))),
+        ))
+        .with_data(json!({ "missing": ["header Mcp-Name"] }))),
         (Some(h), None) => Err(ErrorObject::header_mismatch(format!(
             "Header mismatch: Mcp-Name header value '{}' has no counterpart params.{field} in the body",
             echo(h)

@@ -20,7 +20,7 @@ use mcp_core::schema::{
     ClientCapabilities, Implementation, InputResponse, InputResponses, LoggingLevel, ProgressToken,
 };
 use mcp_core::{ErrorObject, ProtocolVersion, RequestId};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 /// The longest `tracestate` kept (W3C: at most 32 list members of bounded size).
 const MAX_TRACESTATE: usize = 512;
@@ -120,7 +120,8 @@ impl StatelessEnvelope {
     ///
     /// # Errors
     /// - `-32602` when `params`/`_meta` is missing or not an object, when protocolVersion or
-    ///   clientCapabilities is missing or ill-typed, or when an optional member is ill-typed
+    ///   clientCapabilities is missing or ill-typed (every missing one is named in the message
+    ///   and in `data.missing`), or when an optional member is ill-typed
     ///   (clientInfo, logLevel, progressToken, inputResponses, requestState);
     /// - `-32022` (with `data.supported` and `data.requested`) when the version is not one of
     ///   `supported`.
@@ -128,59 +129,8 @@ impl StatelessEnvelope {
         params: Option<&Value>,
         supported: &[ProtocolVersion],
     ) -> Result<Self, ErrorObject> {
-        let params = match params {
-            None => {
-                return Err(invalid(
-                    "missing params._meta (required in protocol version 2026-07-28)",
-                ));
-            }
-            Some(Value::Object(p)) => p,
-            Some(_) => return Err(invalid("params must be an object")),
-        };
-        let meta_obj = match params.get("_meta") {
-            None => {
-                return Err(invalid(
-                    "missing params._meta (required in protocol version 2026-07-28)",
-                ));
-            }
-            Some(Value::Object(m)) => m,
-            Some(_) => return Err(invalid("params._meta must be an object")),
-        };
-        let requested = match meta_obj.get(meta::PROTOCOL_VERSION) {
-            None => {
-                return Err(invalid(format!(
-                    "missing _meta[\"{}\"]",
-                    meta::PROTOCOL_VERSION
-                )));
-            }
-            Some(Value::String(s)) if !s.is_empty() => s.as_str(),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "_meta[\"{}\"] must be a non-empty string",
-                    meta::PROTOCOL_VERSION
-                )));
-            }
-        };
-        let client_capabilities = match meta_obj.get(meta::CLIENT_CAPABILITIES) {
-            None => {
-                return Err(invalid(format!(
-                    "missing _meta[\"{}\"]",
-                    meta::CLIENT_CAPABILITIES
-                )));
-            }
-            Some(v @ Value::Object(_)) => serde_json::from_value(v.clone()).map_err(|e| {
-                invalid(format!(
-                    "_meta[\"{}\"] is not valid ClientCapabilities: {e}",
-                    meta::CLIENT_CAPABILITIES
-                ))
-            })?,
-            Some(_) => {
-                return Err(invalid(format!(
-                    "_meta[\"{}\"] must be an object",
-                    meta::CLIENT_CAPABILITIES
-                )));
-            }
-        };
+        let (params, meta_obj) = envelope_objects(params)?;
+        let (requested, client_capabilities) = required_members(meta_obj)?;
         let protocol_version = ProtocolVersion::parse(requested)
             .filter(|v| supported.contains(v))
             .ok_or_else(|| unsupported(supported, requested))?;
@@ -189,38 +139,6 @@ impl StatelessEnvelope {
             meta::CLIENT_INFO,
             "an Implementation {name, version}",
         )?;
-        let log_level = optional(meta_obj, meta::LOG_LEVEL, "a logging level")?;
-        let progress_token = match meta_obj.get(meta::PROGRESS_TOKEN) {
-            None => None,
-            Some(Value::String(s)) => Some(RequestId::String(s.clone())),
-            Some(Value::Number(n)) if n.is_i64() => n.as_i64().map(RequestId::Number),
-            Some(_) => {
-                return Err(invalid(
-                    "_meta.progressToken must be a string or an integer",
-                ));
-            }
-        };
-        let input_responses = match params.get("inputResponses") {
-            None => None,
-            Some(Value::Object(m)) => {
-                let mut responses = InputResponses::new();
-                for (key, v) in m {
-                    if !v.is_object() {
-                        return Err(invalid(format!(
-                            "inputResponses[\"{key}\"] must be an object (the client's result)"
-                        )));
-                    }
-                    let r: InputResponse = serde_json::from_value(v.clone()).map_err(|_| {
-                        invalid(format!(
-                            "inputResponses[\"{key}\"] is not an ElicitResult, CreateMessageResult or ListRootsResult"
-                        ))
-                    })?;
-                    responses.insert(key.clone(), r);
-                }
-                Some(responses)
-            }
-            Some(_) => return Err(invalid("inputResponses must be an object")),
-        };
         let request_state = match params.get("requestState") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -230,10 +148,10 @@ impl StatelessEnvelope {
             protocol_version,
             client_capabilities,
             client_info,
-            log_level,
-            progress_token,
+            log_level: optional(meta_obj, meta::LOG_LEVEL, "a logging level")?,
+            progress_token: progress_token(meta_obj)?,
             trace: trace_context(meta_obj),
-            input_responses,
+            input_responses: input_responses(params)?,
             request_state,
         })
     }
@@ -243,6 +161,115 @@ impl StatelessEnvelope {
     pub fn allows_log(&self, level: LoggingLevel) -> bool {
         self.log_level.is_some_and(|min| level >= min)
     }
+}
+
+/// The `-32602` error naming every required envelope member in `missing` (as `_meta["key"]`),
+/// with `data.missing` listing them.
+pub(crate) fn missing_members(missing: &[&str]) -> ErrorObject {
+    let names: Vec<String> = missing.iter().map(|k| format!("_meta[\"{k}\"]")).collect();
+    invalid(format!("missing {}", names.join(", "))).with_data(json!({ "missing": names }))
+}
+
+/// `params` and `params._meta` as objects. Without `_meta` every required member is missing,
+/// and the error names them all.
+fn envelope_objects(
+    params: Option<&Value>,
+) -> Result<(&Map<String, Value>, &Map<String, Value>), ErrorObject> {
+    let absent = || {
+        let names = REQUIRED.map(|k| format!("_meta[\"{k}\"]"));
+        invalid(format!(
+            "missing params._meta (required in protocol version 2026-07-28), so {} and {}",
+            names[0], names[1]
+        ))
+        .with_data(json!({ "missing": names }))
+    };
+    let params = match params {
+        None => return Err(absent()),
+        Some(Value::Object(p)) => p,
+        Some(_) => return Err(invalid("params must be an object")),
+    };
+    match params.get("_meta") {
+        None => Err(absent()),
+        Some(Value::Object(m)) => Ok((params, m)),
+        Some(_) => Err(invalid("params._meta must be an object")),
+    }
+}
+
+/// The members every stateless request carries in `_meta`.
+const REQUIRED: [&str; 2] = [meta::PROTOCOL_VERSION, meta::CLIENT_CAPABILITIES];
+
+/// The requested version and the client capabilities. An ill-typed member is reported first;
+/// otherwise one error names every missing member.
+fn required_members(
+    meta_obj: &Map<String, Value>,
+) -> Result<(&str, ClientCapabilities), ErrorObject> {
+    let version = match meta_obj.get(meta::PROTOCOL_VERSION) {
+        None => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s.as_str()),
+        Some(_) => {
+            return Err(invalid(format!(
+                "_meta[\"{}\"] must be a non-empty string",
+                meta::PROTOCOL_VERSION
+            )));
+        }
+    };
+    let caps = match meta_obj.get(meta::CLIENT_CAPABILITIES) {
+        None => None,
+        Some(v @ Value::Object(_)) => Some(serde_json::from_value(v.clone()).map_err(|e| {
+            invalid(format!(
+                "_meta[\"{}\"] is not valid ClientCapabilities: {e}",
+                meta::CLIENT_CAPABILITIES
+            ))
+        })?),
+        Some(_) => {
+            return Err(invalid(format!(
+                "_meta[\"{}\"] must be an object",
+                meta::CLIENT_CAPABILITIES
+            )));
+        }
+    };
+    match (version, caps) {
+        (Some(v), Some(c)) => Ok((v, c)),
+        (None, Some(_)) => Err(missing_members(&[meta::PROTOCOL_VERSION])),
+        (Some(_), None) => Err(missing_members(&[meta::CLIENT_CAPABILITIES])),
+        (None, None) => Err(missing_members(&REQUIRED)),
+    }
+}
+
+/// `_meta.progressToken`: a string or an integer.
+fn progress_token(meta_obj: &Map<String, Value>) -> Result<Option<ProgressToken>, ErrorObject> {
+    match meta_obj.get(meta::PROGRESS_TOKEN) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(RequestId::String(s.clone()))),
+        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().map(RequestId::Number)),
+        Some(_) => Err(invalid(
+            "_meta.progressToken must be a string or an integer",
+        )),
+    }
+}
+
+/// `params.inputResponses`: each answer an object the client's result parses from.
+fn input_responses(params: &Map<String, Value>) -> Result<Option<InputResponses>, ErrorObject> {
+    let m = match params.get("inputResponses") {
+        None => return Ok(None),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(invalid("inputResponses must be an object")),
+    };
+    let mut responses = InputResponses::new();
+    for (key, v) in m {
+        if !v.is_object() {
+            return Err(invalid(format!(
+                "inputResponses[\"{key}\"] must be an object (the client's result)"
+            )));
+        }
+        let r: InputResponse = serde_json::from_value(v.clone()).map_err(|_| {
+            invalid(format!(
+                "inputResponses[\"{key}\"] is not an ElicitResult, CreateMessageResult or ListRootsResult"
+            ))
+        })?;
+        responses.insert(key.clone(), r);
+    }
+    Ok(Some(responses))
 }
 
 fn optional<T: serde::de::DeserializeOwned>(
@@ -262,6 +289,28 @@ fn optional<T: serde::de::DeserializeOwned>(
 fn invalid(message: impl Into<String>) -> ErrorObject {
     let message = message.into();
     ErrorObject::invalid_params(format!("Invalid params: {message}"))
+}
+
+/// One error for a request that misses pieces in two places (standard headers, then the
+/// envelope): when both `first` and `then` list `data.missing`, the result keeps `first`'s
+/// code, joins both messages and lists every missing piece; otherwise `first` alone.
+#[must_use]
+pub(crate) fn merge_missing(first: ErrorObject, then: ErrorObject) -> ErrorObject {
+    let list = |e: &ErrorObject| {
+        e.data
+            .as_ref()
+            .and_then(|d| d.get("missing"))
+            .and_then(Value::as_array)
+            .cloned()
+    };
+    match (list(&first), list(&then)) {
+        (Some(mut a), Some(b)) => {
+            a.extend(b);
+            let message = format!("{}; {}", first.message, then.message);
+            ErrorObject::new(first.error_code(), message).with_data(json!({ "missing": a }))
+        }
+        _ => first,
+    }
 }
 
 /// The `-32022` error listing `supported`.
@@ -377,6 +426,46 @@ mod tests {
             json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": []}),
         )));
         assert_eq!(c, -32602);
+    }
+
+    #[test]
+    fn every_missing_member_is_named_at_once() {
+        let e = StatelessEnvelope::from_params(Some(&params(json!({}))), S).unwrap_err();
+        let names = json!([
+            "_meta[\"io.modelcontextprotocol/protocolVersion\"]",
+            "_meta[\"io.modelcontextprotocol/clientCapabilities\"]"
+        ]);
+        assert_eq!(
+            (e.code, e.message.as_str(), e.data.clone()),
+            (
+                -32602,
+                "Invalid params: missing _meta[\"io.modelcontextprotocol/protocolVersion\"], _meta[\"io.modelcontextprotocol/clientCapabilities\"]",
+                Some(json!({"missing": names.clone()}))
+            )
+        );
+        let e = StatelessEnvelope::from_params(None, S).unwrap_err();
+        assert_eq!(e.data, Some(json!({"missing": names})));
+        assert_eq!(
+            e.message,
+            "Invalid params: missing params._meta (required in protocol version 2026-07-28), so _meta[\"io.modelcontextprotocol/protocolVersion\"] and _meta[\"io.modelcontextprotocol/clientCapabilities\"]"
+        );
+        let header =
+            ErrorObject::header_mismatch("h").with_data(json!({"missing": ["header Mcp-Method"]}));
+        let merged = merge_missing(header, e);
+        assert_eq!(
+            (merged.code, merged.message.as_str()),
+            (
+                -32020,
+                "h; Invalid params: missing params._meta (required in protocol version 2026-07-28), so _meta[\"io.modelcontextprotocol/protocolVersion\"] and _meta[\"io.modelcontextprotocol/clientCapabilities\"]"
+            )
+        );
+        assert_eq!(merged.data.unwrap()["missing"].as_array().unwrap().len(), 3);
+        // An error that is not about missing pieces is kept as it is.
+        let first = ErrorObject::header_mismatch("other");
+        assert_eq!(
+            merge_missing(first.clone(), ErrorObject::invalid_params("x")),
+            first
+        );
     }
 
     #[test]

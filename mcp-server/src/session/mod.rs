@@ -307,7 +307,11 @@ impl Session {
     /// Marks the session as active now.
     pub fn touch(&self) {
         let ms = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_activity_ms.store(ms, Ordering::Relaxed);
+        // Many requests of one session land in the same millisecond on different cores: write
+        // only when the value changes, so the cache line stays shared instead of bouncing.
+        if self.last_activity_ms.load(Ordering::Relaxed) != ms {
+            self.last_activity_ms.store(ms, Ordering::Relaxed);
+        }
     }
 
     /// How long the session has been idle.

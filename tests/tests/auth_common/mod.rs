@@ -20,7 +20,7 @@ pub fn whoami()
 + Send
 + 'static {
     tower::service_fn(|req: Request<Body>| async move {
-        let body = match req.extensions().get::<OAuthContext>() {
+        let body = match req.extensions().get::<std::sync::Arc<OAuthContext>>() {
             Some(ctx) => json!({
                 "subject": ctx.subject,
                 "scopes": ctx.scopes.iter().collect::<Vec<_>>(),

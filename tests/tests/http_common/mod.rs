@@ -75,8 +75,8 @@ pub fn test_server() -> Server {
             Ok(CallToolResult::text(ctx.oauth().map_or("<anonymous>".to_owned(), |o| o.subject.clone())))
         }))
         .tool(tool_with_args("progress", |ctx, _| async move {
-            ctx.progress(1.0, Some(2.0), None).await?;
-            ctx.progress(2.0, Some(2.0), None).await?;
+            ctx.progress(1.0, Some(2.0), None).await;
+            ctx.progress(2.0, Some(2.0), None).await;
             Ok(CallToolResult::text("progressed"))
         }))
         .tool(tool_with_args("sample", |ctx, _| async move {
@@ -94,7 +94,7 @@ pub fn test_server() -> Server {
                 .http_parts()
                 .and_then(|p| p.extensions.get::<StreamControl>())
                 .is_some_and(StreamControl::close_stream);
-            ctx.progress(1.0, None, None).await?;
+            ctx.progress(1.0, None, None).await;
             tokio::time::sleep(Duration::from_millis(100)).await;
             Ok(CallToolResult::text(format!("polled (closed: {closed})")))
         }))

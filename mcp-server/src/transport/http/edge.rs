@@ -12,6 +12,7 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
 use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::body::{Body, BoxError};
@@ -296,7 +297,7 @@ where
 
 /// The instant the request's access token expires, for closing long-lived streams.
 pub(crate) fn token_deadline(parts: &Parts) -> Option<tokio::time::Instant> {
-    let exp = parts.extensions.get::<OAuthContext>()?.expires_at?;
+    let exp = parts.extensions.get::<Arc<OAuthContext>>()?.expires_at?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
     Some(tokio::time::Instant::now() + Duration::from_secs(exp.saturating_sub(now)))
 }
@@ -305,8 +306,8 @@ pub(crate) fn token_deadline(parts: &Parts) -> Option<tokio::time::Instant> {
 pub(crate) fn principal_of(parts: &Parts) -> Option<String> {
     parts
         .extensions
-        .get::<OAuthContext>()
-        .map(OAuthContext::principal_key)
+        .get::<Arc<OAuthContext>>()
+        .map(|c| c.principal_key())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The hyper accept loop: HTTP/1.1 and HTTP/2 on one port, `TCP_NODELAY` on every socket,
 //! the [`ConnectionLimits`] (timeouts, header size, connection caps, `accept` back-off), and
-//! graceful shutdown.
+//! graceful shutdown that also ends open streaming responses (SSE).
 //!
 //! Nagle's algorithm holds back small writes until the previous segment is acknowledged; a
 //! client using delayed ACKs then waits up to 40 ms for each SSE event. Every accepted socket
@@ -16,11 +16,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_util::task::TaskTracker;
 use tower::{Layer as _, Service, ServiceExt as _};
 
@@ -134,9 +135,10 @@ pub async fn shutdown_signal() {
 }
 
 /// Serves `service` on an already bound `listener` with the default [`ConnectionLimits`]
-/// until `shutdown` resolves; then stops accepting, asks open connections to finish, and
-/// waits for them at most `grace` (long-lived SSE streams would otherwise hold the shutdown
-/// forever).
+/// until `shutdown` resolves; then stops accepting, ends every open streaming response (a body
+/// without a known length, such as an SSE stream) at its next frame boundary, asks open
+/// connections to finish, and waits for them at most `grace`. Responses with a known length are
+/// not cut.
 ///
 /// # Errors
 /// Never at the moment; accept errors are logged (at most once per 10 s, with a count) and
@@ -201,13 +203,15 @@ where
             tracing::debug!(target: "mcp_server::http", error = %e, "set_nodelay failed");
         }
         let tracker = ConnTracker::new();
+        let ending = stop.clone();
         let svc = Tracked {
             inner: RequestBodyTimeoutLayer::from_limits(&limits)
                 .layer(service.clone())
                 .map_request(move |mut req: Request<Incoming>| {
                     req.extensions_mut().insert(RemoteAddr(peer));
                     req
-                }),
+                })
+                .map_response(move |res: Response<B>| res.map(|body| StopBody::new(body, &ending))),
             tracker: tracker.clone(),
         };
         let conn = acceptor
@@ -390,6 +394,53 @@ async fn write_refusal(mut stream: TcpStream, answer: &[u8]) -> io::Result<()> {
 fn accept_backoff(failures: u32, max: Duration) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
     Duration::from_millis(5).saturating_mul(1 << exp).min(max)
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that ends at its next frame boundary once the server shuts down, if it
+    /// is a stream (no exact length); a body with a known length passes through untouched.
+    struct StopBody<B> {
+        #[pin]
+        body: B,
+        #[pin]
+        stop: Option<WaitForCancellationFutureOwned>,
+    }
+}
+
+impl<B: http_body::Body> StopBody<B> {
+    fn new(body: B, stop: &CancellationToken) -> Self {
+        let streaming = body.size_hint().exact().is_none();
+        StopBody {
+            body,
+            stop: streaming.then(|| stop.clone().cancelled_owned()),
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for StopBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        if let Some(stop) = this.stop.as_pin_mut() {
+            if stop.poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+        }
+        this.body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 #[cfg(test)]

@@ -103,15 +103,53 @@ impl StreamableHttpService {
     }
 
     /// Ends every session (their streams close, in-flight requests are cancelled). Call it on
-    /// shutdown so open SSE responses finish.
+    /// shutdown so open SSE responses finish; [`close_sessions_on`](Self::close_sessions_on)
+    /// does it when a shutdown signal resolves.
     pub async fn close_all_sessions(&self) {
         for id in self.inner.session_ids() {
             self.inner.close_session(&id).await;
         }
     }
 
+    /// A shutdown future for a server that runs this service under its own accept loop, such
+    /// as axum's `with_graceful_shutdown`: it waits for `signal`, then ends every session
+    /// ([`close_all_sessions`](Self::close_all_sessions)), so open SSE streams finish and the
+    /// graceful shutdown does not wait for them. The future holds a clone of the service;
+    /// sessions are shared with every other clone.
+    ///
+    /// ([`serve`](super::serve), [`serve_listener`](super::serve_listener) and
+    /// [`StreamableHttpService::serve`] end open streams themselves.)
+    ///
+    /// # Example
+    /// ```no_run
+    /// use mcp_server::Server;
+    /// use mcp_server::transport::http::{HttpConfig, StreamableHttpService, shutdown_signal};
+    /// # async fn run() -> std::io::Result<()> {
+    /// let mcp = StreamableHttpService::new(
+    ///     Server::builder().name("demo").build(),
+    ///     HttpConfig::default().any_path(),
+    /// );
+    /// let app = axum::Router::new().nest_service("/mcp", mcp.clone());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+    /// axum::serve(listener, app)
+    ///     .with_graceful_shutdown(mcp.close_sessions_on(shutdown_signal()))
+    ///     .await
+    /// # }
+    /// ```
+    pub fn close_sessions_on<F>(&self, signal: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let this = self.clone();
+        async move {
+            signal.await;
+            this.close_all_sessions().await;
+        }
+    }
+
     /// Serves the endpoint on `addr` (with [`CorsLayer::from_config`](super::CorsLayer::from_config))
-    /// until Ctrl-C.
+    /// until Ctrl-C (SIGINT) or, on Unix, SIGTERM; then ends every session and shuts down
+    /// gracefully.
     ///
     /// # Errors
     /// Binding the address failed.
@@ -119,17 +157,9 @@ impl StreamableHttpService {
         let cors = super::CorsLayer::from_config(&self.inner.config);
         let svc = tower::Layer::layer(&cors, self.clone());
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        let this = self;
-        super::serve::serve_listener(
-            listener,
-            svc,
-            async move {
-                super::serve::shutdown_signal().await;
-                this.close_all_sessions().await;
-            },
-            super::serve::DEFAULT_GRACE_PERIOD,
-        )
-        .await
+        let shutdown = self.close_sessions_on(super::serve::shutdown_signal());
+        super::serve::serve_listener(listener, svc, shutdown, super::serve::DEFAULT_GRACE_PERIOD)
+            .await
     }
 }
 

@@ -49,8 +49,8 @@ pub(crate) struct BusyGuard {
 
 impl BusyGuard {
     pub(crate) fn new(hs: &HttpSession) -> Self {
+        // No touch here: a busy session is never swept, and the drop below touches it.
         hs.busy.fetch_add(1, Ordering::AcqRel);
-        hs.session.touch();
         BusyGuard {
             busy: hs.busy.clone(),
             session: hs.session.clone(),

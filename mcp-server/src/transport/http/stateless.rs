@@ -52,7 +52,7 @@ use crate::protocol::headers::{self, name_param_of};
 use crate::protocol::mrtr::{
     StateBinding, is_multi_round, missing_capabilities, missing_capability_error,
 };
-use crate::protocol::stateless::write_trace;
+use crate::protocol::stateless::{merge_missing, write_trace};
 use crate::protocol::{CACHEABLE_METHODS, StatelessEnvelope};
 use crate::server::{Exchange, Outcome, Server};
 use crate::session::MessageSink;
@@ -164,8 +164,8 @@ async fn request(
     };
     let principal = parts
         .extensions
-        .get::<OAuthContext>()
-        .map(OAuthContext::principal_key);
+        .get::<Arc<OAuthContext>>()
+        .map(|c| c.principal_key());
     let target = name_param_of(&req.method)
         .and_then(|field| req.params.as_ref()?.get(field)?.as_str())
         .map(str::to_owned);
@@ -233,12 +233,17 @@ fn check_request(
     req: &JsonRpcRequest,
 ) -> Result<StatelessEnvelope, Refusal> {
     let bad = |e| (StatusCode::BAD_REQUEST, e);
-    headers::check_standard_headers(&parts.headers, &req.method, req.params.as_ref())
-        .map_err(bad)?;
     let options = server.protocol_options();
+    let standard =
+        headers::check_standard_headers(&parts.headers, &req.method, req.params.as_ref());
     let envelope =
-        StatelessEnvelope::from_params(req.params.as_ref(), options.stateless_versions())
-            .map_err(bad)?;
+        StatelessEnvelope::from_params(req.params.as_ref(), options.stateless_versions());
+    // One answer names every missing piece, headers and envelope alike.
+    let envelope = match (standard, envelope) {
+        (Ok(()), envelope) => envelope.map_err(bad)?,
+        (Err(h), Ok(_)) => return Err(bad(h)),
+        (Err(h), Err(e)) => return Err(bad(merge_missing(h, e))),
+    };
     let known = method::info(&req.method).is_some_and(|i| {
         i.exists_in(envelope.protocol_version)
             && i.kind == method::Kind::Request
