@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::event_store::{EventStore, InMemoryEventStore};
-use super::guard::HostAllowList;
+use super::guard::{HostAllowList, HostGuardLayer};
 use super::session_store::SessionStore;
 
 /// Default request body cap: 4 MiB.
@@ -275,5 +275,13 @@ impl HttpConfig {
     #[must_use]
     pub fn session_mode(&self) -> SessionMode {
         self.mode
+    }
+}
+
+impl HostGuardLayer {
+    /// The allow-lists of `config` (the same the MCP endpoint uses), for every route of a
+    /// server. See [`HostGuardLayer`].
+    pub fn from_config(config: &HttpConfig) -> Self {
+        HostGuardLayer::from_list(config.guard.clone())
     }
 }

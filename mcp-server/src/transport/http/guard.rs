@@ -241,11 +241,9 @@ impl HostGuardLayer {
         Self::default()
     }
 
-    /// The allow-lists of `config` (the same the MCP endpoint uses).
-    pub fn from_config(config: &super::HttpConfig) -> Self {
-        HostGuardLayer {
-            list: config.guard.clone(),
-        }
+    /// A layer over an existing allow-list (`HostGuardLayer::from_config` is in `config`).
+    pub(crate) fn from_list(list: HostAllowList) -> Self {
+        HostGuardLayer { list }
     }
 
     /// Also accepts these hosts (any port, or the port given: `example.com:8443`).
