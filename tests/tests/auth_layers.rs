@@ -10,8 +10,8 @@ use mcp_server::auth::testing::TestIssuer;
 use mcp_server::auth::{
     AuthorizationLayer, AuthorizationServerMetadata, ClientRegistrationLayer, DiscoveryPolicy,
     InMemoryClientRegistrar, JwtValidator, OAuthProxyConfig, OAuthProxyLayer,
-    OAuthRequestMetaLayer, OidcDiscovery, ProtectedResourceMetadata,
-    ProtectedResourceMetadataLayer, StaticKeyValidator, ValidatorChain,
+    OAuthRequestMetaLayer, OidcDiscovery, ProtectedResourceMetadata, ResourceMetadataLayer,
+    StaticKeyValidator, ValidatorChain,
 };
 use mcp_server::body::Body;
 use serde_json::{Value, json};
@@ -32,7 +32,7 @@ async fn protected_resource_metadata_is_served_before_auth() {
         .resource_documentation("https://docs.example.com/notes");
     let auth = AuthorizationLayer::new(StaticKeyValidator::new(), RESOURCE).unwrap();
     let svc = ServiceBuilder::new()
-        .layer(ProtectedResourceMetadataLayer::new(prm))
+        .layer(ResourceMetadataLayer::new(prm))
         .layer(auth)
         .service(whoami());
     let expected = json!({

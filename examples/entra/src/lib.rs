@@ -19,7 +19,7 @@
 use mcp_server::auth::entra::{DEFAULT_AUTHORITY, DEFAULT_V1_ISSUER_BASE, EntraConfig};
 use mcp_server::auth::{
     AuthorizationLayer, ClientRegistrationLayer, ConfigError, InMemoryClientRegistrar,
-    OAuthProxyConfig, OAuthProxyLayer, ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
+    OAuthProxyConfig, OAuthProxyLayer, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
 use mcp_server::prelude::*;
 use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
@@ -330,7 +330,7 @@ pub async fn run(
         .scopes_supported(requested.clone())
         .bearer_methods_supported(["header"])
         .resource_name("mcp-rs Entra example");
-    let prm = ProtectedResourceMetadataLayer::try_new(metadata)?;
+    let prm = ResourceMetadataLayer::try_new(metadata)?;
     let auth = AuthorizationLayer::new(validator, &config.public_url)?.challenge_scopes(requested);
     let mcp = StreamableHttpService::new(server(), http.clone());
     let service = tower::ServiceBuilder::new()
