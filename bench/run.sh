@@ -2,15 +2,21 @@
 # mcp-rs benchmark: our Streamable HTTP server side by side with rmcp (crates.io) and a
 # raw hyper server, all in one run.
 #
-#   bench/run.sh            full run: 10 s per point at c=1 and c=32, writes docs/performance.md
-#   bench/run.sh --smoke    2 s per point at c=32, every server started once; writes
-#                           target/bench-smoke.md (CI keeps the script working with it)
+#   bench/run.sh            full run: 10 s per point at c=1 and c=32, then the multi-core rows
+#                           (server on N = 1, 2, 4, … cores below the machine's count, wrk on
+#                           the others, c=256); writes docs/performance.md and the chart
+#                           docs/performance.svg
+#   bench/run.sh --smoke    2 s per point at c=32, every server started once, one multi-core
+#                           point (N = half the CPUs, ours and raw hyper only); writes
+#                           target/bench-smoke.md and target/bench-smoke.svg (CI runs it)
 #   options: --out FILE     where to write the results (markdown)
 #            --no-build     use the binaries already in target/release
 #            --duration S   seconds per point (default 10, smoke 2)
 #
-# Needs: wrk (Debian package `wrk`), taskset (util-linux), cargo. The server is pinned to
-# CPU 0 and wrk to CPU 1. Every reply is checked by bench/lua/mcp.lua (status, id, result);
+# Needs: wrk (Debian package `wrk`), taskset (util-linux), cargo. The one-core rows pin the
+# server to CPU 0 and wrk to CPU 1; the multi-core rows pin the server to CPUs 0..N-1 (tokio
+# sizes its worker pool from that affinity) and wrk, with one thread per CPU, to the rest.
+# Every table row also shows its ratio to the raw-hyper row at the same point. Every reply is checked by bench/lua/mcp.lua (status, id, result);
 # the script exits non-zero when a server does not start or any reply is wrong.
 set -euo pipefail
 
@@ -35,10 +41,10 @@ done
 
 if [ "$SMOKE" = 1 ]; then
   DURATION=${DURATION:-2}; WARMUP=1; CONNS="32"; SESSIONS=100; STARTUP_RUNS=1
-  OUT=${OUT:-target/bench-smoke.md}
+  OUT=${OUT:-target/bench-smoke.md}; CORE_C=64
 else
   DURATION=${DURATION:-10}; WARMUP=3; CONNS="1 32"; SESSIONS=1000; STARTUP_RUNS=5
-  OUT=${OUT:-docs/performance.md}
+  OUT=${OUT:-docs/performance.md}; CORE_C=256
 fi
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -71,6 +77,30 @@ else
   SERVER_CPU=("${PRIO[@]}")
   LOAD_CPU=("${PRIO[@]}")
   PINNING="not pinned (only $NPROC CPU), $PRIO_NOTE"
+fi
+WRK_T=1
+ONE_CORE_SERVER=("${SERVER_CPU[@]}")
+ONE_CORE_LOAD=("${LOAD_CPU[@]}")
+
+# pin N : the server on CPUs 0..N-1, wrk (one thread per CPU, at most 8) on the others.
+pin() {
+  local n=$1
+  if [ "$NPROC" -gt "$n" ]; then
+    SERVER_CPU=("${PRIO[@]}" taskset -c "0-$((n - 1))")
+    LOAD_CPU=("${PRIO[@]}" taskset -c "$n-$((NPROC - 1))")
+    WRK_T=$((NPROC - n))
+    if [ "$WRK_T" -gt 8 ]; then WRK_T=8; fi
+  else
+    SERVER_CPU=("${PRIO[@]}"); LOAD_CPU=("${PRIO[@]}"); WRK_T=1
+  fi
+}
+# The server core counts of the multi-core rows: powers of two below the CPU count (smoke: half).
+CORE_COUNTS=""
+if [ "$SMOKE" = 1 ]; then
+  CORE_COUNTS=$(( NPROC / 2 > 0 ? NPROC / 2 : 1 ))
+else
+  n=1; while [ "$n" -lt "$NPROC" ]; do CORE_COUNTS="$CORE_COUNTS $n"; n=$((n * 2)); done
+  CORE_COUNTS=${CORE_COUNTS:-1}
 fi
 
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -147,7 +177,7 @@ stop_server() {
 run_wrk() {
   local c=$1 secs=$2 out
   out=$(MCP_MODE=$MODE MCP_SESSION=$SESSION MCP_TOKEN=$TOKEN MCP_EXPECT_BODY=$EXPECT \
-    "${LOAD_CPU[@]}" wrk -t1 -c "$c" -d "${secs}s" --timeout 5s -s "$LUA" "$URL" 2>"$WORK/wrk.err") \
+    "${LOAD_CPU[@]}" wrk -t"$WRK_T" -c "$c" -d "${secs}s" --timeout 5s -s "$LUA" "$URL" 2>"$WORK/wrk.err") \
     || { cat "$WORK/wrk.err" >&2; die "wrk failed for $ROW at c=$c"; }
   grep '^RESULT ' <<<"$out" || { echo "$out" >&2; cat "$WORK/wrk.err" >&2; die "no RESULT from wrk for $ROW"; }
   if [ -s "$WORK/wrk.err" ]; then head -n 5 "$WORK/wrk.err" >&2; fi
@@ -284,6 +314,21 @@ row rmcp-tuned-2026 "rmcp tuned, 2026-07-28 stateless" v2026 "$R" --port @PORT@ 
 EXPECT=$(cat "$WORK/ours-session-json.reply")
 [ -n "$EXPECT" ] || die "no reference reply for raw-hyper"
 row raw-hyper "raw hyper 1.x, fixed body of the same size" raw "$BIN/raw-hyper" --port @PORT@ --body "$EXPECT"
+
+# ---------------------------------------------------------------- multi-core rows
+ONE_CORE_ROWS=("${ROWS[@]}")
+SAVED_CONNS=$CONNS
+CONNS=$CORE_C
+for n in $CORE_COUNTS; do
+  pin "$n"
+  log "multi-core: server on $n CPU(s), wrk -t$WRK_T on the others, c=$CORE_C"
+  row "cores-$n-ours" "ours, session, JSON" session "$S" --port @PORT@
+  [ "$SMOKE" = 1 ] || row "cores-$n-rmcp" "rmcp tuned, session (SSE)" session "$R" --port @PORT@ --tuned
+  row "cores-$n-raw" "raw hyper (the limit)" raw "$BIN/raw-hyper" --port @PORT@ --body "$EXPECT"
+done
+CONNS=$SAVED_CONNS
+ROWS=("${ONE_CORE_ROWS[@]}")
+SERVER_CPU=("${ONE_CORE_SERVER[@]}"); LOAD_CPU=("${ONE_CORE_LOAD[@]}"); WRK_T=1
 EXPECT=""
 
 # The load generator's own ceiling: raw hyper hit by wrk without the Lua script (no per-request
@@ -319,6 +364,46 @@ verdict() { # verdict VALUE OP TARGET
     print ok ? "met" : "missed" }'
 }
 rps() { printf '%s' "${RPS[$1,$2]:-}"; }
+num() { awk -v v="${1:-}" 'BEGIN { if (v == "") print "–"; else printf "%.0f", v }'; }
+
+# chart_data : "panel|group|label|req/s|colour" lines for the SVG: the one-core rows at c=C_HI,
+# then ours / rmcp / raw hyper per server core count.
+chart_data() {
+  local id c=$C_HI colour n
+  for id in "${ROWS[@]}"; do
+    case $id in raw-hyper) colour="#888888" ;; rmcp-*) colour="#d9822b" ;; *) colour="#2b6cb0" ;; esac
+    [ -n "${RPS[$id,$c]:-}" ] && echo "1|one core, c=$c|${LABEL[$id]}|${RPS[$id,$c]}|$colour"
+  done
+  for n in $CORE_COUNTS; do
+    [ -n "${RPS[cores-$n-ours,$CORE_C]:-}" ] && echo "2|$n server CPU(s), c=$CORE_C|ours, session JSON|${RPS[cores-$n-ours,$CORE_C]}|#2b6cb0"
+    [ -n "${RPS[cores-$n-rmcp,$CORE_C]:-}" ] && echo "2|$n server CPU(s), c=$CORE_C|rmcp tuned, session|${RPS[cores-$n-rmcp,$CORE_C]}|#d9822b"
+    [ -n "${RPS[cores-$n-raw,$CORE_C]:-}" ] && echo "2|$n server CPU(s), c=$CORE_C|raw hyper (the limit)|${RPS[cores-$n-raw,$CORE_C]}|#888888"
+  done
+  return 0
+}
+
+# write_svg FILE : a horizontal bar chart of chart_data (each panel scaled to its own maximum).
+write_svg() {
+  chart_data | awk -F'|' -v title="$1" '
+    function esc(t) { gsub(/&/, "\\&amp;", t); gsub(/</, "\\&lt;", t); gsub(/>/, "\\&gt;", t); return t }
+    { n++; panel[n] = $1; group[n] = $2; label[n] = $3; v[n] = $4 + 0; col[n] = $5
+      if (v[n] > max[$1]) max[$1] = v[n] }
+    END {
+      y = 40; bar = 18; x0 = 330; w = 520
+      for (i = 1; i <= n; i++) {
+        if (group[i] != group[i - 1]) { y += 14; out = out sprintf("<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s</text>\n", y, esc(group[i])); y += 8 }
+        bw = (max[panel[i]] > 0) ? v[i] / max[panel[i]] * w : 0
+        out = out sprintf("<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", x0 - 6, y + 13, esc(label[i]))
+        out = out sprintf("<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>", x0, y, bw, bar, col[i])
+        out = out sprintf("<text x=\"%.1f\" y=\"%d\">%.1fk</text>\n", x0 + bw + 4, y + 13, v[i] / 1000)
+        y += bar + 4
+      }
+      printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"940\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n", y + 20
+      printf "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+      printf "<text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", esc(title)
+      printf "%s</svg>\n", out
+    }' >"$2"
+}
 C_HI=32
 C_LO=1
 [ "$SMOKE" = 1 ] && C_LO=32
@@ -334,14 +419,27 @@ C_LO=1
   echo "(share of time some runnable task waited for a CPU: other work was competing when it is high)."
   echo "Load generator ceiling (plain \`wrk -c 32\` without the script against raw hyper): ${CEILING:-n/a} req/s."
   echo
-  echo "| row | c | req/s | p50 µs | p99 µs | errors | server CPU µs/req | RSS after / peak KB |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| row | c | req/s | / raw hyper | p50 µs | p99 µs | errors | server CPU µs/req | RSS after / peak KB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for id in "${ROWS[@]}"; do
     for c in $CONNS; do
-      printf '| %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "${LABEL[$id]}" "$c" \
-        "$(printf '%.0f' "${RPS[$id,$c]}")" "${P50[$id,$c]}" "${P99[$id,$c]}" "${ERR[$id,$c]}" \
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "${LABEL[$id]}" "$c" \
+        "$(printf '%.0f' "${RPS[$id,$c]}")" "$(ratio "${RPS[$id,$c]}" "$(rps raw-hyper "$c")")" \
+        "${P50[$id,$c]}" "${P99[$id,$c]}" "${ERR[$id,$c]}" \
         "${CPU[$id,$c]}" "${RSS[$id]}" "${HWM[$id]}"
     done
+  done
+  echo
+  echo "### Across cores (c=$CORE_C, server on N CPUs, wrk on the others)"
+  echo
+  echo "| server CPUs | ours session JSON req/s | rmcp tuned req/s | raw hyper req/s | ours / raw hyper | ours / rmcp | server CPU µs/req (ours, raw) |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  for n in $CORE_COUNTS; do
+    printf '| %s | %s | %s | %s | %s | %s | %s, %s |\n' "$n" "$(num "$(rps "cores-$n-ours" "$CORE_C")")" \
+      "$(num "$(rps "cores-$n-rmcp" "$CORE_C")")" "$(num "$(rps "cores-$n-raw" "$CORE_C")")" \
+      "$(ratio "$(rps "cores-$n-ours" "$CORE_C")" "$(rps "cores-$n-raw" "$CORE_C")")" \
+      "$(ratio "$(rps "cores-$n-ours" "$CORE_C")" "$(rps "cores-$n-rmcp" "$CORE_C")")" \
+      "${CPU[cores-$n-ours,$CORE_C]:-}" "${CPU[cores-$n-raw,$CORE_C]:-}"
   done
   echo
   echo "### Ratios"
@@ -406,6 +504,10 @@ else
   { echo "# Benchmark results"; echo; cat "$WORK/results.md"; } >"$OUT"
 fi
 log "wrote $OUT"
+SVG="${OUT%.md}.svg"
+KIND=""; [ "$SMOKE" = 1 ] && KIND=" --smoke (not meaningful)"
+write_svg "tools/call req/s (higher is better), bench/run.sh$KIND $(date -u '+%Y-%m-%d'), $NPROC CPUs" "$SVG"
+log "wrote $SVG"
 
 if [ "$FAILED" != 0 ]; then
   die "some replies were wrong or a point answered no request (see above)"

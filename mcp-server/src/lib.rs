@@ -43,10 +43,10 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | `macros` | `#[mcp_tool]`, `#[mcp_resource]`, `#[mcp_resource_template]`, `#[mcp_prompt]`, `#[mcp_server]` | yes |
-//! | `http` | Streamable HTTP transport (hyper + tower) | yes |
-//! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata | no |
-//! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`) | no |
+//! | `macros` | `#[mcp_tool]`, `#[mcp_resource]`, `#[mcp_resource_template]`, `#[mcp_prompt]`, `#[mcp_server]` (pulls in mcp-macros: syn, quote) | yes |
+//! | `http` | Streamable HTTP transport (pulls in hyper, hyper-util, tower, http-body); a stdio-only server can turn it off with `default-features = false, features = ["macros"]` | yes |
+//! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata (pulls in `http`, jsonwebtoken, reqwest with rustls, url, quick_cache) | no |
+//! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`; pulls in rsa, p256) | no |
 //! | `logging` | [`logging::init`]: a stderr `tracing` subscriber filtered by `RUST_LOG`, in one line (tracing-subscriber) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

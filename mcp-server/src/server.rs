@@ -335,10 +335,10 @@ impl Server {
             if !s.is_initialized() || s.is_closed() {
                 continue;
             }
-            if let ServerEvent::ResourceUpdated { uri } = &event {
-                if !s.is_subscribed(uri) {
-                    continue;
-                }
+            if let ServerEvent::ResourceUpdated { uri } = &event
+                && !s.is_subscribed(uri)
+            {
+                continue;
             }
             s.send(note.clone());
         }

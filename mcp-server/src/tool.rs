@@ -296,10 +296,10 @@ pub fn input_schema_for<T: JsonSchema>() -> JsonObject {
 pub fn output_schema_for<T: JsonSchema>() -> JsonObject {
     let schema = generator().into_root_schema_for::<T>();
     let mut value = schema.to_value();
-    if value.get("type").and_then(Value::as_str) == Some("object") {
-        if let Value::Object(m) = value {
-            return m;
-        }
+    if value.get("type").and_then(Value::as_str) == Some("object")
+        && let Value::Object(m) = value
+    {
+        return m;
     }
     let defs = value.as_object_mut().and_then(|m| m.remove("$defs"));
     let dialect = value.as_object_mut().and_then(|m| m.remove("$schema"));

@@ -21,7 +21,7 @@
 use mcp_core::schema::CallToolResult;
 use mcp_server::auth::testing::TestIssuer;
 use mcp_server::auth::{
-    AuthorizationLayer, JwtValidator, ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
+    AuthorizationLayer, JwtValidator, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
 use mcp_server::scope::ScopeRequirement;
 use mcp_server::tool::ToolDef;
@@ -142,7 +142,7 @@ async fn start() -> Protected {
         .scopes_supported(["mcp:read", "mcp:write"])
         .bearer_methods_supported(["header"])
         .resource_name("auth e2e");
-    let prm = ProtectedResourceMetadataLayer::try_new(metadata).unwrap();
+    let prm = ResourceMetadataLayer::try_new(metadata).unwrap();
     // The 401 hint asks for what every tool but write_note needs; write_note steps up.
     let auth = AuthorizationLayer::new(validator, &url)
         .unwrap()

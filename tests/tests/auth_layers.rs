@@ -10,7 +10,7 @@ use mcp_server::auth::DiscoveryError;
 use mcp_server::auth::testing::TestIssuer;
 use mcp_server::auth::{
     AuthorizationLayer, DiscoveryPolicy, JwtValidator, OAuthRequestMetaLayer, OidcDiscovery,
-    ProtectedResourceMetadata, ProtectedResourceMetadataLayer, StaticKeyValidator, ValidatorChain,
+    ProtectedResourceMetadata, ResourceMetadataLayer, StaticKeyValidator, ValidatorChain,
 };
 use mcp_server::body::Body;
 use serde_json::{Value, json};
@@ -31,7 +31,7 @@ async fn protected_resource_metadata_is_served_before_auth() {
         .resource_documentation("https://docs.example.com/notes");
     let auth = AuthorizationLayer::new(StaticKeyValidator::new(), RESOURCE).unwrap();
     let svc = ServiceBuilder::new()
-        .layer(ProtectedResourceMetadataLayer::new(prm))
+        .layer(ResourceMetadataLayer::new(prm))
         .layer(auth)
         .service(whoami());
     let expected = json!({

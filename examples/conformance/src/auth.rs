@@ -17,7 +17,7 @@
 use mcp_server::Server;
 use mcp_server::auth::{
     AuthorizationLayer, DiscoveryPolicy, JwksProvider, JwtValidator, OidcDiscovery,
-    ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
+    ProtectedResourceMetadata, ResourceMetadataLayer,
 };
 use mcp_server::transport::http::{
     CorsLayer, DEFAULT_GRACE_PERIOD, HttpConfig, StreamableHttpService, serve_listener,
@@ -129,7 +129,7 @@ pub(crate) async fn serve_protected(
         .authorization_server(opts.issuer.clone())
         .bearer_methods_supported(["header"])
         .resource_name("mcp-rs conformance fixture (protected)");
-    let prm = ProtectedResourceMetadataLayer::try_new(metadata)?;
+    let prm = ResourceMetadataLayer::try_new(metadata)?;
     let auth = AuthorizationLayer::new(validator, &resource)?;
     let mcp = StreamableHttpService::new(server, config);
     let cors = CorsLayer::from_config(mcp.config());

@@ -21,7 +21,7 @@
 use mcp_server::auth::entra::{DEFAULT_AUTHORITY, DEFAULT_V1_ISSUER_BASE, EntraConfig};
 use mcp_server::auth::server::{AuthServerConfig, AuthServerLayer, UpstreamConfig};
 use mcp_server::auth::{
-    AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
+    AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
 use mcp_server::prelude::*;
 use mcp_server::transport::http::{
@@ -336,7 +336,7 @@ pub async fn run(
         .scopes_supported(requested.clone())
         .bearer_methods_supported(["header"])
         .resource_name("mcp-rs Entra example");
-    let prm = ProtectedResourceMetadataLayer::try_new(metadata)?;
+    let prm = ResourceMetadataLayer::try_new(metadata)?;
     let auth = AuthorizationLayer::new(validator, &config.public_url)?.challenge_scopes(requested);
     let mcp = StreamableHttpService::new(server(), http.clone());
     let service = tower::ServiceBuilder::new()

@@ -17,7 +17,7 @@
 
 use mcp_server::auth::keycloak::KeycloakConfig;
 use mcp_server::auth::{
-    AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
+    AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
 use mcp_server::prelude::*;
 use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
@@ -291,7 +291,7 @@ pub async fn run(
         .scopes_supported(SCOPES)
         .bearer_methods_supported(["header"])
         .resource_name("mcp-rs Keycloak example");
-    let prm = ProtectedResourceMetadataLayer::try_new(metadata)?;
+    let prm = ResourceMetadataLayer::try_new(metadata)?;
     let auth = AuthorizationLayer::new(validator, &config.public_url)?.challenge_scopes(SCOPES);
     let mcp = StreamableHttpService::new(server(), http.clone());
     let service = tower::ServiceBuilder::new()

@@ -24,7 +24,7 @@ use mcp_server::auth::server::forwarded::ForwardedAuth;
 use mcp_server::auth::server::keys::SigningKeys;
 use mcp_server::auth::server::{AuthServerConfig, AuthServerLayer};
 use mcp_server::auth::{
-    AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ProtectedResourceMetadataLayer,
+    AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
 use mcp_server::prelude::*;
 use mcp_server::transport::http::{
@@ -354,7 +354,7 @@ pub async fn run(
         .scopes_supported(SCOPES)
         .bearer_methods_supported(["header"])
         .resource_name("mcp-rs built-in authorization server example");
-    let prm = ProtectedResourceMetadataLayer::try_new(metadata)?;
+    let prm = ResourceMetadataLayer::try_new(metadata)?;
     let validator = keys.validator(&origin, &config.public_url)?;
     let auth = AuthorizationLayer::new(validator, &config.public_url)?.challenge_scopes(SCOPES);
     let mcp = StreamableHttpService::new(server(), http.clone());

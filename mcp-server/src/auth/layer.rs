@@ -18,7 +18,8 @@ use tower::Layer;
 use tower::Service;
 
 /// Validates `Authorization: Bearer …` on every request and puts the verified
-/// [`OAuthContext`] and a [`ChallengeInfo`] into the request extensions.
+/// [`OAuthContext`] (as `Arc<OAuthContext>`, shared with the validator's cache) and a
+/// [`ChallengeInfo`] into the request extensions.
 ///
 /// | Request | Response |
 /// |---|---|
@@ -35,6 +36,7 @@ use tower::Service;
 /// use mcp_server::auth::{AuthorizationLayer, StaticKeyValidator};
 /// use mcp_server::body::Body;
 /// use mcp_server::identity::OAuthContext;
+/// use std::sync::Arc;
 /// use tower::{Layer, ServiceExt};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let layer = AuthorizationLayer::new(

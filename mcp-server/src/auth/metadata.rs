@@ -291,7 +291,7 @@ impl ProtectedResourceMetadata {
 /// the root, at `/.well-known/oauth-protected-resource`.
 ///
 /// ```
-/// use mcp_server::auth::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
+/// use mcp_server::auth::{ProtectedResourceMetadata, ResourceMetadataLayer};
 /// use mcp_server::body::Body;
 /// use http::{Request, Response};
 /// use tower::{Layer, ServiceExt};
@@ -299,7 +299,7 @@ impl ProtectedResourceMetadata {
 /// let prm = ProtectedResourceMetadata::new("https://api.example.com/mcp")
 ///     .authorization_server("https://idp.example.com/realms/mcp")
 ///     .scopes_supported(["mcp:read", "mcp:write"]);
-/// let svc = ProtectedResourceMetadataLayer::new(prm).layer(tower::service_fn(|_r: Request<Body>| async {
+/// let svc = ResourceMetadataLayer::new(prm).layer(tower::service_fn(|_r: Request<Body>| async {
 ///     Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
 /// }));
 /// let res = svc
@@ -311,7 +311,7 @@ impl ProtectedResourceMetadata {
 /// # });
 /// ```
 #[derive(Debug, Clone)]
-pub struct ProtectedResourceMetadataLayer {
+pub struct ResourceMetadataLayer {
     cfg: Arc<PrmConfig>,
 }
 
@@ -321,7 +321,7 @@ struct PrmConfig {
     paths: Vec<String>,
 }
 
-impl ProtectedResourceMetadataLayer {
+impl ResourceMetadataLayer {
     /// Serves `metadata`.
     ///
     /// # Panics
@@ -348,7 +348,7 @@ impl ProtectedResourceMetadataLayer {
         }
         let json =
             serde_json::to_value(&metadata).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        Ok(ProtectedResourceMetadataLayer {
+        Ok(ResourceMetadataLayer {
             cfg: Arc::new(PrmConfig { json, paths }),
         })
     }
@@ -360,25 +360,25 @@ impl ProtectedResourceMetadataLayer {
     }
 }
 
-impl<S> Layer<S> for ProtectedResourceMetadataLayer {
-    type Service = ProtectedResourceMetadataService<S>;
+impl<S> Layer<S> for ResourceMetadataLayer {
+    type Service = ResourceMetadata<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ProtectedResourceMetadataService {
+        ResourceMetadata {
             inner,
             cfg: self.cfg.clone(),
         }
     }
 }
 
-/// The service built by [`ProtectedResourceMetadataLayer`].
+/// The service built by [`ResourceMetadataLayer`].
 #[derive(Debug, Clone)]
-pub struct ProtectedResourceMetadataService<S> {
+pub struct ResourceMetadata<S> {
     inner: S,
     cfg: Arc<PrmConfig>,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ProtectedResourceMetadataService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ResourceMetadata<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
@@ -492,9 +492,8 @@ mod tests {
         assert!(metadata_url_for("ftp://a.example/mcp").is_err());
         assert!(metadata_url_for("https://a.example/mcp#x").is_err());
         assert!(metadata_url_for("/mcp").is_err());
-        let l = ProtectedResourceMetadataLayer::new(ProtectedResourceMetadata::new(
-            "https://a.example/v1/mcp",
-        ));
+        let l =
+            ResourceMetadataLayer::new(ProtectedResourceMetadata::new("https://a.example/v1/mcp"));
         assert_eq!(
             l.paths(),
             [

@@ -7,7 +7,7 @@
 //! | Piece | Role |
 //! |---|---|
 //! | [`AuthorizationLayer`] | reads `Authorization: Bearer`, asks a [`TokenValidator`], answers 400/401/403/503 with RFC 6750 challenges, puts [`OAuthContext`](crate::identity::OAuthContext) and [`ChallengeInfo`] into request extensions |
-//! | [`ProtectedResourceMetadataLayer`] | serves the RFC 9728 document before auth |
+//! | [`ResourceMetadataLayer`] | serves the RFC 9728 document before auth |
 //! | [`JwtValidator`] + [`JwksProvider`] | signed JWT access tokens, keys from a JWKS endpoint |
 //! | [`OidcDiscovery`] | RFC 8414 / OpenID discovery of an issuer |
 //! | [`IntrospectionValidator`] | RFC 7662 for opaque tokens |
@@ -18,7 +18,7 @@
 //! | `testing` (feature `auth-testing`) | a local issuer that signs Keycloak- and Entra-shaped tokens |
 //!
 //! Order of layers (outermost first): CORS → Host/Origin guard →
-//! [`ProtectedResourceMetadataLayer`] → [`server::AuthServerLayer`] →
+//! [`ResourceMetadataLayer`] → [`server::AuthServerLayer`] →
 //! [`AuthorizationLayer`] → the MCP service.
 //!
 //! Every allow/deny decision is logged through `tracing` under the target
@@ -27,7 +27,7 @@
 //! # Example
 //! ```
 //! use mcp_server::auth::{AuthorizationLayer, ProtectedResourceMetadata,
-//!     ProtectedResourceMetadataLayer, StaticKeyValidator};
+//!     ResourceMetadataLayer, StaticKeyValidator};
 //! use mcp_server::body::Body;
 //! use mcp_server::identity::OAuthContext;
 //! use std::sync::Arc;
@@ -43,7 +43,7 @@
 //! )?
 //! .challenge_scopes(["mcp:read"]);
 //! let svc = ServiceBuilder::new()
-//!     .layer(ProtectedResourceMetadataLayer::new(prm))
+//!     .layer(ResourceMetadataLayer::new(prm))
 //!     .layer(auth)
 //!     .service_fn(|req: Request<Body>| async move {
 //!         let who = req.extensions().get::<Arc<OAuthContext>>().unwrap().subject.clone();
@@ -104,8 +104,8 @@ pub use jwt::{DEFAULT_ALGORITHMS, JwtValidator, JwtValidatorBuilder, ScopeClaim}
 pub use layer::{Authorization, AuthorizationLayer, ResponseFuture};
 pub use meta_bridge::{OAuthRequestMeta, OAuthRequestMetaLayer};
 pub use metadata::{
-    ProtectedResourceMetadata, ProtectedResourceMetadataLayer, ProtectedResourceMetadataService,
-    WELL_KNOWN_PATH, metadata_url_for,
+    ProtectedResourceMetadata, ResourceMetadata, ResourceMetadataLayer, WELL_KNOWN_PATH,
+    metadata_url_for,
 };
 pub use validator::{
     AuthorizationResult, FnValidator, StaticKeyValidator, TokenValidator, ValidatorChain,

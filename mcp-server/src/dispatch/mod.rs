@@ -12,10 +12,11 @@ use futures::FutureExt as _;
 use mcp_core::jsonrpc::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RequestId};
 use mcp_core::schema::CallToolResult;
 use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion, method};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 impl Server {
@@ -106,42 +107,10 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
         method: name,
         mut params,
     } = req;
-    let error = |id: RequestId, e: ErrorObject| Outcome::Reply(JsonRpcMessage::error(Some(id), e));
-
-    // Protocol version, peer and per-request envelope.
-    let stateless = ex.stateless.is_some();
-    let (version, peer) = match (&ex.stateless, &ex.session) {
-        (Some(env), _) => (
-            env.protocol_version,
-            Some(Arc::new(PeerInfo {
-                protocol_version: env.protocol_version,
-                client_info: env.client_info.clone(),
-                client_capabilities: Some(env.client_capabilities.clone()),
-            })),
-        ),
-        (None, Some(s)) => (
-            s.protocol_version()
-                .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE),
-            s.peer().cloned(),
-        ),
-        (None, None) => (ProtocolVersion::LATEST_HANDSHAKE, None),
-    };
-    if !method::exists_in(&name, version) {
-        return error(id, ErrorObject::method_not_found(&name));
+    let (version, peer) = negotiated(&ex);
+    if let Err(e) = admit(&name, version, &ex) {
+        return Outcome::Reply(JsonRpcMessage::error(Some(id), e));
     }
-    if !stateless {
-        if let Some(s) = &ex.session {
-            if !s.is_initialized() && !allowed_before_initialize(&name) {
-                return error(
-                    id,
-                    ErrorObject::invalid_request(
-                        "the session is not initialized: send initialize first",
-                    ),
-                );
-            }
-        }
-    }
-
     let meta = match params.as_mut() {
         Some(Value::Object(p)) => match p.remove("_meta") {
             Some(Value::Object(m)) => Some(m),
@@ -149,49 +118,22 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
         },
         _ => None,
     };
-    let (progress_token, trace, log_level, input_responses, request_state) = match &ex.stateless {
-        Some(env) => (
-            env.progress_token.clone(),
-            env.trace.clone(),
-            env.log_level,
-            env.input_responses.clone(),
-            env.request_state.clone(),
-        ),
-        None => (
-            meta.as_ref()
-                .and_then(|m| m.get(mcp_core::meta::PROGRESS_TOKEN))
-                .and_then(|v| serde_json::from_value(v.clone()).ok()),
-            meta.as_ref().and_then(TraceContext::from_meta),
-            None,
-            None,
-            None,
-        ),
-    };
-
     let cancel = ex.cancel.child_token();
     if let Some(s) = &ex.session {
         s.track(id.clone(), cancel.clone());
     }
-    let ctx = RequestContext::from_inner(Inner {
-        request_id: id.clone(),
-        method: name.clone(),
-        meta,
-        progress_token,
-        protocol_version: version,
-        peer,
-        session: ex.session.clone(),
-        cancel: cancel.clone(),
-        #[cfg(feature = "http")]
-        http: ex.http.clone(),
-        oauth: ex.identity.clone(),
-        trace,
-        input_responses,
-        request_state,
-        log_level,
-        stateless,
-        related: ex.related.clone(),
-        server: server.0.clone(),
-    });
+    let ctx = context_for(
+        server,
+        &ex,
+        Call {
+            id: id.clone(),
+            name: name.clone(),
+            meta,
+            version,
+            peer,
+        },
+        cancel.clone(),
+    );
 
     // Handshake-era calls whose handler asks for input are served by the multi-round shim.
     let routed = AssertUnwindSafe(rounds::route(server, &name, ctx, params)).catch_unwind();
@@ -218,24 +160,134 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "<non-string panic>".to_owned());
             tracing::error!(elapsed_us, panic = %what, "handler panicked");
-            return error(id, ErrorObject::internal_error());
+            return Outcome::Reply(JsonRpcMessage::error(
+                Some(id),
+                ErrorObject::internal_error(),
+            ));
         }
         Ok(r) => r,
     };
+    finish(result, id, &name, &ex, elapsed_us)
+}
 
+/// The protocol version and the peer of a request: from the stateless envelope, else from the
+/// session's handshake.
+fn negotiated(ex: &Exchange) -> (ProtocolVersion, Option<Arc<PeerInfo>>) {
+    match (&ex.stateless, &ex.session) {
+        (Some(env), _) => (
+            env.protocol_version,
+            Some(Arc::new(PeerInfo {
+                protocol_version: env.protocol_version,
+                client_info: env.client_info.clone(),
+                client_capabilities: Some(env.client_capabilities.clone()),
+            })),
+        ),
+        (None, Some(s)) => (
+            s.protocol_version()
+                .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE),
+            s.peer().cloned(),
+        ),
+        (None, None) => (ProtocolVersion::LATEST_HANDSHAKE, None),
+    }
+}
+
+/// Whether `name` may run now: known in `version`, and (handshake era) the session is
+/// initialized unless the method is allowed before that.
+fn admit(name: &str, version: ProtocolVersion, ex: &Exchange) -> Result<(), ErrorObject> {
+    if !method::exists_in(name, version) {
+        return Err(ErrorObject::method_not_found(name));
+    }
+    if ex.stateless.is_none()
+        && let Some(s) = &ex.session
+        && !s.is_initialized()
+        && !allowed_before_initialize(name)
+    {
+        return Err(ErrorObject::invalid_request(
+            "the session is not initialized: send initialize first",
+        ));
+    }
+    Ok(())
+}
+
+/// What a request brings to its [`RequestContext`] besides the exchange.
+struct Call {
+    id: RequestId,
+    name: String,
+    meta: Option<Map<String, Value>>,
+    version: ProtocolVersion,
+    peer: Option<Arc<PeerInfo>>,
+}
+
+/// The handler's context: per-request members from the stateless envelope, or (handshake era)
+/// the progress token and trace context of the request's `_meta`.
+fn context_for(
+    server: &Server,
+    ex: &Exchange,
+    call: Call,
+    cancel: CancellationToken,
+) -> RequestContext {
+    let meta = call.meta;
+    let (progress_token, trace, log_level, input_responses, request_state) = match &ex.stateless {
+        Some(env) => (
+            env.progress_token.clone(),
+            env.trace.clone(),
+            env.log_level,
+            env.input_responses.clone(),
+            env.request_state.clone(),
+        ),
+        None => (
+            meta.as_ref()
+                .and_then(|m| m.get(mcp_core::meta::PROGRESS_TOKEN))
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
+            meta.as_ref().and_then(TraceContext::from_meta),
+            None,
+            None,
+            None,
+        ),
+    };
+    RequestContext::from_inner(Inner {
+        request_id: call.id,
+        method: call.name,
+        meta,
+        progress_token,
+        protocol_version: call.version,
+        peer: call.peer,
+        session: ex.session.clone(),
+        cancel,
+        #[cfg(feature = "http")]
+        http: ex.http.clone(),
+        oauth: ex.identity.clone(),
+        trace,
+        input_responses,
+        request_state,
+        log_level,
+        stateless: ex.stateless.is_some(),
+        related: ex.related.clone(),
+        server: server.0.clone(),
+    })
+}
+
+/// The reply to a handler's result (stateless results are marked `resultType: complete`),
+/// logged with its duration.
+fn finish(
+    result: Result<Value, McpError>,
+    id: RequestId,
+    name: &str,
+    ex: &Exchange,
+    elapsed_us: u64,
+) -> Outcome {
+    let stateless = ex.stateless.is_some();
     match result {
         Ok(mut value) => {
-            if stateless {
-                if let Value::Object(m) = &mut value {
-                    m.entry("resultType")
-                        .or_insert_with(|| Value::String("complete".into()));
-                }
+            if stateless && let Value::Object(m) = &mut value {
+                m.entry("resultType")
+                    .or_insert_with(|| Value::String("complete".into()));
             }
             tracing::info!(elapsed_us, "request ok");
             Outcome::Reply(JsonRpcMessage::response(id, value))
         }
         Err(e) => {
-            let outcome = map_error(e, id, &name, &ex, stateless);
+            let outcome = map_error(e, id, name, ex, stateless);
             match &outcome {
                 Outcome::Reply(JsonRpcMessage::Error(err)) => {
                     tracing::info!(elapsed_us, code = err.error.code, "request failed");

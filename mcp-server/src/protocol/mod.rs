@@ -4,7 +4,7 @@
 //! * `stateless` (internal): the per-request `_meta` envelope ([`StatelessEnvelope`]);
 //! * `headers` (internal): SEP-2243 `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` headers
 //!   ([`ParamHeaders`]);
-//! * [`mrtr`]: multi-round-trip requests ([`InputRequired`], sealed `requestState`).
+//! * [`mrtr`]: multi-round-trip requests ([`InputRequired`](mrtr::InputRequired), sealed `requestState`).
 //!
 //! [`ProtocolOptions`] configures them: which eras are served, the `requestState` key, the cache
 //! hints of cacheable results and the bounds of multi-round requests and listen streams.
@@ -17,12 +17,12 @@ mod trace;
 
 pub use classify::{Rejection, Route};
 pub use headers::{InvalidHeaderDeclaration, ParamHeaders};
-pub use mrtr::{InputRequired, StateSealer};
 pub use stateless::StatelessEnvelope;
 pub use trace::TraceContext;
 
 use mcp_core::ProtocolVersion;
 use mcp_core::schema::CacheScope;
+use mrtr::StateSealer;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -161,7 +161,8 @@ impl CachePolicy {
 /// Era switches and stateless-era settings of a server.
 ///
 /// ```
-/// use mcp_server::protocol::{ProtocolOptions, StateSealer};
+/// use mcp_server::protocol::ProtocolOptions;
+/// use mcp_server::protocol::mrtr::StateSealer;
 ///
 /// let key = [42u8; 32]; // load a real secret from configuration
 /// let options = ProtocolOptions::default()

@@ -170,11 +170,12 @@ pub(crate) fn missing_members(missing: &[&str]) -> ErrorObject {
     invalid(format!("missing {}", names.join(", "))).with_data(json!({ "missing": names }))
 }
 
+/// A JSON object.
+type JsonObject = Map<String, Value>;
+
 /// `params` and `params._meta` as objects. Without `_meta` every required member is missing,
 /// and the error names them all.
-fn envelope_objects(
-    params: Option<&Value>,
-) -> Result<(&Map<String, Value>, &Map<String, Value>), ErrorObject> {
+fn envelope_objects(params: Option<&Value>) -> Result<(&JsonObject, &JsonObject), ErrorObject> {
     let absent = || {
         let names = REQUIRED.map(|k| format!("_meta[\"{k}\"]"));
         invalid(format!(

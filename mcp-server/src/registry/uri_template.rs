@@ -101,16 +101,16 @@ impl UriTemplate {
                     rest = "";
                 }
             }
-            if let Some(Part::Literal(l)) = parts.last() {
-                if l.contains('}') {
-                    return Err(TemplateError("unmatched '}'".into()));
-                }
+            if let Some(Part::Literal(l)) = parts.last()
+                && l.contains('}')
+            {
+                return Err(TemplateError("unmatched '}'".into()));
             }
         }
-        if let Some(pos) = parts.iter().position(|p| matches!(p, Part::Query(_))) {
-            if pos != parts.len() - 1 {
-                return Err(TemplateError("{?...} must be the last expression".into()));
-            }
+        if let Some(pos) = parts.iter().position(|p| matches!(p, Part::Query(_)))
+            && pos != parts.len() - 1
+        {
+            return Err(TemplateError("{?...} must be the last expression".into()));
         }
         let literal_len = parts
             .iter()
