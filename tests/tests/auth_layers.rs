@@ -9,9 +9,8 @@ use http::Request;
 use mcp_server::auth::discovery::DiscoveryError;
 use mcp_server::auth::testing::TestIssuer;
 use mcp_server::auth::{
-    AuthorizationLayer, AuthorizationServerMetadata, DiscoveryPolicy, JwtValidator,
-    OAuthRequestMetaLayer, OidcDiscovery, ProtectedResourceMetadata,
-    ProtectedResourceMetadataLayer, StaticKeyValidator, ValidatorChain,
+    AuthorizationLayer, DiscoveryPolicy, JwtValidator, OAuthRequestMetaLayer, OidcDiscovery,
+    ProtectedResourceMetadata, ProtectedResourceMetadataLayer, StaticKeyValidator, ValidatorChain,
 };
 use mcp_server::body::Body;
 use serde_json::{Value, json};
