@@ -26,9 +26,9 @@
 
 mod authorize;
 mod callback;
+pub mod cimd;
 mod common;
 mod config;
-pub mod cimd;
 mod dcr;
 pub mod forwarded;
 pub mod keys;
