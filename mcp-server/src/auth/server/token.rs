@@ -266,11 +266,14 @@ async fn refresh_upstream(
         Err(UpstreamFailure::Unavailable) => {
             // Give the client its token back: nothing was used up.
             let _ = st.cfg.store.put_refresh(hash, grant.clone()).await;
-            Err(OAuthError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "The identity provider is unavailable; try again later",
-            ))
+            Err(OAuthError {
+                retry_after: Some(BUSY_RETRY_AFTER),
+                ..OAuthError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "The identity provider is unavailable; try again later",
+                )
+            })
         }
     }
 }
