@@ -534,3 +534,72 @@ async fn client_id_metadata_documents_are_clients_without_registration() {
     assert_eq!(res.status(), 400);
     assert!(res.headers().get("location").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_cap_evicts_unused_clients_instead_of_locking_out() {
+    use mcp_server::auth::server::{InMemoryAuthStore, StoreLimits};
+    let mut limits = StoreLimits::default();
+    limits.max_clients = 4;
+    let s = start(|cfg, origin| {
+        forwarded("127.0.0.1")(cfg, origin).store(InMemoryAuthStore::new(limits))
+    })
+    .await;
+    let as_alice = |r: reqwest::RequestBuilder| {
+        r.header("x-forwarded-user", "alice")
+            .header("x-forwarded-groups", "readers")
+    };
+    // A client that is used (a token was issued to it) ...
+    let used = s.register().await;
+    let page = as_alice(s.http.get(s.authorize_url(&used, "mcp:read")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("tx", hidden(&page, "tx")),
+        ("csrf", hidden(&page, "csrf")),
+        ("decision", "approve".to_owned()),
+    ];
+    let res = as_alice(s.http.post(format!("{}/consent", s.origin)))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let code = query_of(&location(&res))["code"].clone();
+    let (status, _) = s
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &used),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(status, 200);
+    // ... survives a flood of registrations far over the cap, which never locks anyone out.
+    let mut flood = Vec::new();
+    for _ in 0..12 {
+        flood.push(s.register().await);
+    }
+    let status_of = |client: String| {
+        let r = as_alice(s.http.get(s.authorize_url(&client, "mcp:read"))).send();
+        async move { r.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        status_of(used.clone()).await,
+        200,
+        "the used client is kept"
+    );
+    assert_eq!(
+        status_of(flood[11].clone()).await,
+        200,
+        "the newest is there"
+    );
+    assert_eq!(
+        status_of(flood[0].clone()).await,
+        400,
+        "the oldest unused was evicted"
+    );
+}

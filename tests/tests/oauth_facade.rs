@@ -543,3 +543,38 @@ async fn per_address_rate_limit_leaves_other_addresses_served() {
     let res = other.get(&meta).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_during_an_idp_outage_is_503_and_keeps_the_refresh_token() {
+    let idp = idp().await;
+    let ex = start(&idp).await;
+    let client = ex.public_client("c").await;
+    let code = ex.code_for(&client).await;
+    let (status, tok) = ex.exchange(&client, &code).await;
+    assert_eq!(status, 200);
+    let rt = tok["refresh_token"].as_str().unwrap().to_owned();
+    idp.set_outage(true);
+    let res = ex
+        .http
+        .post(format!("{}/token", ex.origin))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client.as_str()),
+            ("refresh_token", rt.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        err(
+            "temporarily_unavailable",
+            "The identity provider is unavailable; try again later"
+        )
+    );
+    idp.set_outage(false);
+    let (status, t2) = ex.refresh(&client, &rt).await;
+    assert_eq!(status, 200, "the same refresh token still works: {t2}");
+}

@@ -8,6 +8,9 @@ mod oauth_common;
 use oauth_common::*;
 use serde_json::{Value, json};
 
+/// A token request form, the expected status and body.
+type Case<'a> = (Vec<(&'a str, &'a str)>, u16, Value);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_refuses_foreign_grants_without_contacting_the_upstream() {
     let idp = idp().await;
@@ -29,7 +32,7 @@ async fn token_refuses_foreign_grants_without_contacting_the_upstream() {
         assert_eq!(got, (400, unsupported.clone()), "{grant}");
     }
     let auth_failed = err("invalid_client", "Client authentication failed");
-    let cases: Vec<(Vec<(&str, &str)>, u16, Value)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             vec![("client_id", c)],
             400,

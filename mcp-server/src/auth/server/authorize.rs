@@ -7,6 +7,7 @@
 //! browser holds this client's signed consent cookie; then the user is sent to the upstream
 //! with our own callback, `state` and PKCE challenge.
 
+use super::cimd::CimdError;
 use super::common::{
     Params, ct_eq, found, random_token, redirect_error, redirect_matches, s256, valid_challenge,
     with_query,
@@ -41,6 +42,28 @@ fn mac(st: &State, parts: &[&str]) -> String {
 /// The CSRF token of the consent form of transaction `tx`.
 pub(crate) fn csrf_token(st: &State, tx: &str) -> String {
     mac(st, &["csrf", tx])
+}
+
+/// The client's address (from the transport's `RemoteAddr`).
+pub(crate) fn peer_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<crate::transport::http::RemoteAddr>()
+        .map(|a| a.0.ip())
+}
+
+/// `503` with `Retry-After` while metadata-document fetches are saturated.
+fn busy_page() -> Response<Body> {
+    let mut res = html_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Busy",
+        "<h1>Busy</h1><p>The server is busy; try again in a few seconds.</p>",
+    );
+    res.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        HeaderValue::from(BUSY_RETRY_AFTER),
+    );
+    res
 }
 
 fn cookie_name(client_id: &str) -> String {
@@ -90,20 +113,40 @@ fn consent_cookie(st: &State, client_id: &str) -> Option<HeaderValue> {
     .ok()
 }
 
+/// Why [`find_client`] found no client.
+pub(crate) enum NoClient {
+    /// Unknown, or an unusable metadata document: a description safe to show.
+    Unknown(String),
+    /// Too many metadata-document fetches in progress: retry shortly (503).
+    Busy,
+}
+
+/// Seconds a client is asked to wait when metadata-document fetches are saturated.
+pub(crate) const BUSY_RETRY_AFTER: u64 = 5;
+
 /// The client of `client_id`: a registration, or (when enabled) a Client ID Metadata
-/// Document for a URL. `Err` is a description safe to show.
-pub(crate) async fn find_client(st: &State, client_id: &str) -> Result<StoredClient, String> {
-    let unknown = || "The application is not registered with this server.".to_owned();
+/// Document for a URL, fetched on behalf of `peer` (its per-address cache bound).
+pub(crate) async fn find_client(
+    st: &State,
+    client_id: &str,
+    peer: Option<std::net::IpAddr>,
+) -> Result<StoredClient, NoClient> {
+    let unknown =
+        || NoClient::Unknown("The application is not registered with this server.".into());
     if !client_id.contains("://") {
         return st.cfg.store.client(client_id).await.ok_or_else(unknown);
     }
     let Some(fetcher) = &st.cfg.cimd else {
         return Err(unknown());
     };
-    let doc = fetcher
-        .fetch(client_id)
-        .await
-        .map_err(|e| e.description())?;
+    let fetched = match peer {
+        Some(ip) => fetcher.fetch_for(client_id, ip).await,
+        None => fetcher.fetch(client_id).await,
+    };
+    let doc = fetched.map_err(|e| match e {
+        CimdError::Busy => NoClient::Busy,
+        e => NoClient::Unknown(e.description()),
+    })?;
     let uris = [("client_uri", doc.client_uri), ("logo_uri", doc.logo_uri)]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
@@ -170,12 +213,15 @@ pub(crate) async fn authorize(st: &State, parts: &Parts, owner: String) -> Respo
         Err(d) => return error_page("invalid_request", &d),
     };
     let client = match p.get("client_id") {
-        Some(id) => find_client(st, id).await,
-        None => Err("The request names no application (client_id).".to_owned()),
+        Some(id) => find_client(st, id, peer_ip(parts)).await,
+        None => Err(NoClient::Unknown(
+            "The request names no application (client_id).".into(),
+        )),
     };
     let client = match client {
         Ok(c) => c,
-        Err(d) => return error_page("invalid_client", &d),
+        Err(NoClient::Unknown(d)) => return error_page("invalid_client", &d),
+        Err(NoClient::Busy) => return busy_page(),
     };
     let Some(redirect) = p
         .get("redirect_uri")

@@ -20,6 +20,8 @@ pub(crate) struct OAuthError {
     pub(crate) description: String,
     /// Answer `WWW-Authenticate: Basic` (the client tried HTTP Basic authentication).
     pub(crate) basic: bool,
+    /// `Retry-After` seconds, for 429/503.
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -33,6 +35,7 @@ impl OAuthError {
             code,
             description: description.into(),
             basic: false,
+            retry_after: None,
         }
     }
 
@@ -57,6 +60,10 @@ impl OAuthError {
 
     pub(crate) fn into_response(self) -> Response<Body> {
         let mut res = json_error(self.status, self.code, &self.description);
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.basic {
             res.headers_mut().insert(
                 WWW_AUTHENTICATE,

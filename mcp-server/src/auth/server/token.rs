@@ -6,6 +6,7 @@
 //! refresh token issued from it is revoked. PKCE is verified here. Refresh tokens are bound to
 //! their client and rotated on every use; a rotated-out token used again revokes its family.
 
+use super::authorize::{BUSY_RETRY_AFTER, NoClient};
 use super::callback::{UpstreamFailure, upstream_token};
 use super::common::{OAuthError, Params, ct_eq, hash_hex, random_token, s256, valid_verifier};
 use super::config::State;
@@ -48,6 +49,18 @@ fn basic(parts: &Parts) -> Result<Option<(String, String)>, OAuthError> {
     Ok(Some((dec(id), dec(secret))))
 }
 
+/// `503 temporarily_unavailable` while metadata-document fetches are saturated.
+fn busy() -> OAuthError {
+    OAuthError {
+        retry_after: Some(BUSY_RETRY_AFTER),
+        ..OAuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "The server is busy; try again shortly",
+        )
+    }
+}
+
 /// Authenticates the client as it registered.
 async fn client(st: &State, parts: &Parts, p: &Params) -> Result<StoredClient, OAuthError> {
     let basic = basic(parts)?;
@@ -80,8 +93,11 @@ async fn client(st: &State, parts: &Parts, p: &Params) -> Result<StoredClient, O
             "none",
         ),
     };
-    let Ok(c) = super::authorize::find_client(st, id).await else {
-        return Err(fail("Client authentication failed"));
+    let peer = super::authorize::peer_ip(parts);
+    let c = match super::authorize::find_client(st, id, peer).await {
+        Ok(c) => c,
+        Err(NoClient::Unknown(_)) => return Err(fail("Client authentication failed")),
+        Err(NoClient::Busy) => return Err(busy()),
     };
     if c.auth_method != method {
         return Err(fail("Client authentication failed"));
@@ -250,11 +266,14 @@ async fn refresh_upstream(
         Err(UpstreamFailure::Unavailable) => {
             // Give the client its token back: nothing was used up.
             let _ = st.cfg.store.put_refresh(hash, grant.clone()).await;
-            Err(OAuthError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "The identity provider is unavailable; try again later",
-            ))
+            Err(OAuthError {
+                retry_after: Some(BUSY_RETRY_AFTER),
+                ..OAuthError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "The identity provider is unavailable; try again later",
+                )
+            })
         }
     }
 }
