@@ -205,7 +205,7 @@ impl RequestContext {
         }
         #[cfg(feature = "http")]
         if let Some(parts) = self.0.http.as_deref() {
-            return parts.extensions.get::<Arc<OAuthContext>>().map(|c| &**c);
+            return crate::identity::from_extensions(&parts.extensions);
         }
         None
     }

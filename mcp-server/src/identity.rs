@@ -129,3 +129,13 @@ impl OAuthContext {
         self.claims.get(name)
     }
 }
+
+/// The verified identity in request extensions: the `Arc<OAuthContext>` that
+/// `AuthorizationLayer` inserts, or a plain `OAuthContext` that a custom authorization layer
+/// inserts. Every reader of the identity goes through here, so both keep sessions bound to the
+/// principal.
+pub(crate) fn from_extensions(ext: &http::Extensions) -> Option<&OAuthContext> {
+    ext.get::<Arc<OAuthContext>>()
+        .map(|c| &**c)
+        .or_else(|| ext.get::<OAuthContext>())
+}

@@ -7,7 +7,6 @@ use futures::future::BoxFuture;
 use http::header::CONTENT_LENGTH;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower::{Layer, Service};
 
@@ -178,7 +177,7 @@ where
                     "Request body too large",
                 ));
             };
-            let ctx = parts.extensions.get::<Arc<OAuthContext>>().map(|c| &**c);
+            let ctx = crate::identity::from_extensions(&parts.extensions);
             let bytes = match rewrite_body(&bytes, ctx) {
                 Some(new) => {
                     parts.headers.remove(CONTENT_LENGTH);

@@ -689,7 +689,7 @@ pub(crate) fn validate_document(client_id: &str, body: &[u8]) -> Result<CimdClie
         return Err(invalid("redirect_uris is required"));
     }
     for uri in &redirect_uris {
-        super::dcr::check_redirect_uri(uri).map_err(CimdError::InvalidDocument)?;
+        super::common::check_redirect_uri(uri).map_err(CimdError::InvalidDocument)?;
     }
     check_auth_and_grants(&m)?;
     let client_name = opt_string(&m, "client_name", MAX_NAME_CHARS * 4)?;

@@ -8,6 +8,7 @@ use super::store::{AuthStore, InMemoryAuthStore};
 use crate::auth::ConfigError;
 use crate::auth::discovery::{AuthorizationServerMetadata, DiscoveryPolicy, OidcDiscovery};
 use crate::auth::util::default_client;
+use serde_json::{Value, json};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -386,7 +387,7 @@ impl State {
             metadata_paths.push(format!("/.well-known/openid-configuration{s}"));
         }
         State {
-            metadata: super::routes::metadata(&cfg),
+            metadata: metadata(&cfg),
             limiter: Limiter::new(cfg.rate_limit),
             base_path,
             metadata_paths,
@@ -407,4 +408,30 @@ impl State {
     pub(crate) fn cookie_secure(&self) -> bool {
         self.cfg.issuer.starts_with("https://")
     }
+}
+
+/// The RFC 8414 metadata of our authorization server.
+pub(crate) fn metadata(cfg: &AuthServerConfig) -> Value {
+    let mut m = AuthorizationServerMetadata::new(cfg.issuer.clone());
+    m.authorization_endpoint = Some(format!("{}/authorize", cfg.issuer));
+    m.token_endpoint = Some(format!("{}/token", cfg.issuer));
+    m.registration_endpoint = Some(format!("{}/register", cfg.issuer));
+    m.scopes_supported = cfg.scopes_supported.clone();
+    m.response_types_supported = vec!["code".into()];
+    m.grant_types_supported = vec!["authorization_code".into(), "refresh_token".into()];
+    m.token_endpoint_auth_methods_supported = vec![
+        "none".into(),
+        "client_secret_basic".into(),
+        "client_secret_post".into(),
+    ];
+    m.code_challenge_methods_supported = vec!["S256".into()];
+    if cfg.builtin.is_some() {
+        m.jwks_uri = Some(format!("{}/jwks.json", cfg.issuer));
+    }
+    let mut v = serde_json::to_value(m).unwrap_or_else(|_| json!({}));
+    v["authorization_response_iss_parameter_supported"] = json!(true);
+    if cfg.cimd.is_some() {
+        v["client_id_metadata_document_supported"] = json!(true);
+    }
+    v
 }

@@ -19,7 +19,7 @@ use crate::transport::http::challenge::json_error;
 use http::{Response, StatusCode};
 use serde_json::{Map, Value, json};
 
-const MAX_URI: usize = 1024;
+use super::common::{MAX_URI, check_redirect_uri};
 const MAX_REDIRECTS: usize = 10;
 const MAX_NAME_CHARS: usize = 200;
 const MAX_SCOPE: usize = 1000;
@@ -31,31 +31,6 @@ type Refusal = (&'static str, String);
 
 fn meta(msg: impl Into<String>) -> Refusal {
     ("invalid_client_metadata", msg.into())
-}
-
-/// Checks one redirect URI (see the module docs).
-pub(crate) fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    if uri.len() > MAX_URI {
-        return Err("redirect URI too long".into());
-    }
-    let url = url::Url::parse(uri).map_err(|_| "redirect URI is not an absolute URI".to_owned())?;
-    if url.fragment().is_some() {
-        return Err("redirect URI must not contain a fragment".into());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("redirect URI must not contain user information".into());
-    }
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(()),
-        "http" => match url.host() {
-            Some(url::Host::Domain("localhost")) => Ok(()),
-            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
-            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
-            _ => Err("http redirect URIs must use a loopback host".into()),
-        },
-        s if s.contains('.') => Ok(()),
-        _ => Err("unsupported redirect URI scheme".into()),
-    }
 }
 
 fn string_list(v: Option<&Value>, field: &str, max: usize) -> Result<Option<Vec<String>>, Refusal> {

@@ -2,43 +2,16 @@
 
 use super::common::{OAuthError, owner_of};
 use super::config::{AuthServerConfig, State};
-use crate::auth::discovery::AuthorizationServerMetadata;
 use crate::auth::util::{json_response, read_limited};
 use crate::body::{Body, BoxError};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::header::{ALLOW, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use serde_json::{Value, json};
+
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower::{Layer, Service};
-
-/// The RFC 8414 metadata of our authorization server.
-pub(crate) fn metadata(cfg: &AuthServerConfig) -> Value {
-    let mut m = AuthorizationServerMetadata::new(cfg.issuer.clone());
-    m.authorization_endpoint = Some(format!("{}/authorize", cfg.issuer));
-    m.token_endpoint = Some(format!("{}/token", cfg.issuer));
-    m.registration_endpoint = Some(format!("{}/register", cfg.issuer));
-    m.scopes_supported = cfg.scopes_supported.clone();
-    m.response_types_supported = vec!["code".into()];
-    m.grant_types_supported = vec!["authorization_code".into(), "refresh_token".into()];
-    m.token_endpoint_auth_methods_supported = vec![
-        "none".into(),
-        "client_secret_basic".into(),
-        "client_secret_post".into(),
-    ];
-    m.code_challenge_methods_supported = vec!["S256".into()];
-    if cfg.builtin.is_some() {
-        m.jwks_uri = Some(format!("{}/jwks.json", cfg.issuer));
-    }
-    let mut v = serde_json::to_value(m).unwrap_or_else(|_| json!({}));
-    v["authorization_response_iss_parameter_supported"] = json!(true);
-    if cfg.cimd.is_some() {
-        v["client_id_metadata_document_supported"] = json!(true);
-    }
-    v
-}
 
 /// Serves the OAuth 2.1 authorization server (RFC 8414 metadata, `/register`,
 /// `/authorize`, `/consent`, `/oauth/callback`, `/token`, under the issuer's path) and passes

@@ -12,7 +12,6 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
 use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::body::{Body, BoxError};
@@ -297,17 +296,14 @@ where
 
 /// The instant the request's access token expires, for closing long-lived streams.
 pub(crate) fn token_deadline(parts: &Parts) -> Option<tokio::time::Instant> {
-    let exp = parts.extensions.get::<Arc<OAuthContext>>()?.expires_at?;
+    let exp = crate::identity::from_extensions(&parts.extensions)?.expires_at?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
     Some(tokio::time::Instant::now() + Duration::from_secs(exp.saturating_sub(now)))
 }
 
 /// The verified caller (from the authorization layer), which sessions are bound to.
 pub(crate) fn principal_of(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<Arc<OAuthContext>>()
-        .map(|c| c.principal_key())
+    crate::identity::from_extensions(&parts.extensions).map(OAuthContext::principal_key)
 }
 
 #[cfg(test)]

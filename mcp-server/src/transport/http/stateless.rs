@@ -162,10 +162,8 @@ async fn request(
         Ok(envelope) => envelope,
         Err(refusal) => return reject(refusal),
     };
-    let principal = parts
-        .extensions
-        .get::<Arc<OAuthContext>>()
-        .map(|c| c.principal_key());
+    let principal =
+        crate::identity::from_extensions(&parts.extensions).map(OAuthContext::principal_key);
     let target = name_param_of(&req.method)
         .and_then(|field| req.params.as_ref()?.get(field)?.as_str())
         .map(str::to_owned);
