@@ -123,75 +123,76 @@ pub(crate) fn classify(
     let id = request_id(msg);
     let Some(claim) = version_claim(msg) else {
         if header_is_stateless {
-            if !options.stateless_enabled() {
-                return Err(stateless_off(
-                    options,
-                    id,
-                    header.value().unwrap_or_default(),
-                ));
-            }
-            if let JsonRpcMessage::Request(req) = msg {
-                let version = header.value().unwrap_or_default();
-                return Err(Rejection::bad_request(
-                    id,
-                    missing_version(headers, req, version),
-                ));
-            }
-            return Ok(Route::Stateless);
+            return unclaimed_stateless(headers, options, header, id, msg);
         }
         return handshake(options, header, id, Some(msg));
     };
-    let claim = match claim {
-        Value::String(s) if !s.is_empty() => s.as_str(),
-        _ => {
-            return Err(Rejection::bad_request(
-                id,
-                ErrorObject::invalid_params(format!(
-                    "Invalid params: _meta[\"{}\"] must be a non-empty string",
-                    meta::PROTOCOL_VERSION
-                )),
-            ));
-        }
+    let checked = claimed_version(claim).and_then(|claim| {
+        header_agrees(header, claim)?;
+        Ok(claim)
+    });
+    let claim = match checked {
+        Ok(claim) => claim,
+        Err(error) => return Err(Rejection::bad_request(id, error)),
     };
-    match header {
-        Header::None => {
-            return Err(Rejection::bad_request(
-                id,
-                ErrorObject::header_mismatch(format!(
-                    "Header mismatch: required header MCP-Protocol-Version is missing (body protocolVersion '{claim}')"
-                )),
-            ));
-        }
-        Header::Repeated => {
-            return Err(Rejection::bad_request(
-                id,
-                ErrorObject::header_mismatch(
-                    "Header mismatch: header MCP-Protocol-Version appears more than once",
-                ),
-            ));
-        }
-        Header::Invalid => {
-            return Err(Rejection::bad_request(
-                id,
-                ErrorObject::header_mismatch(
-                    "Header mismatch: header MCP-Protocol-Version is not visible ASCII",
-                ),
-            ));
-        }
-        Header::One(h) if h != claim => {
-            return Err(Rejection::bad_request(
-                id,
-                ErrorObject::header_mismatch(format!(
-                    "Header mismatch: MCP-Protocol-Version header value '{h}' does not match body value '{claim}'"
-                )),
-            ));
-        }
-        Header::One(_) => {}
-    }
     if !options.stateless_enabled() {
         return Err(stateless_off(options, id, claim));
     }
     Ok(Route::Stateless)
+}
+
+/// A message without a `_meta` protocol version under a stateless-era header: a request
+/// lacks its envelope (one error naming what is missing); a notification or response
+/// routes to the stateless era.
+fn unclaimed_stateless(
+    headers: &HeaderMap,
+    options: &ProtocolOptions,
+    header: Header<'_>,
+    id: Option<RequestId>,
+    msg: &JsonRpcMessage,
+) -> Result<Route, Rejection> {
+    let version = header.value().unwrap_or_default();
+    if !options.stateless_enabled() {
+        return Err(stateless_off(options, id, version));
+    }
+    if let JsonRpcMessage::Request(req) = msg {
+        return Err(Rejection::bad_request(
+            id,
+            missing_version(headers, req, version),
+        ));
+    }
+    Ok(Route::Stateless)
+}
+
+/// The body's `_meta` protocol version, which must be a non-empty string.
+fn claimed_version(claim: &Value) -> Result<&str, ErrorObject> {
+    match claim {
+        Value::String(s) if !s.is_empty() => Ok(s.as_str()),
+        _ => Err(ErrorObject::invalid_params(format!(
+            "Invalid params: _meta[\"{}\"] must be a non-empty string",
+            meta::PROTOCOL_VERSION
+        ))),
+    }
+}
+
+/// The `MCP-Protocol-Version` header must be present once, readable, and equal the body's
+/// claim.
+fn header_agrees(header: Header<'_>, claim: &str) -> Result<(), ErrorObject> {
+    match header {
+        Header::None => Err(ErrorObject::header_mismatch(format!(
+            "Header mismatch: required header MCP-Protocol-Version is missing (body protocolVersion '{claim}')"
+        ))),
+        Header::Repeated => Err(ErrorObject::header_mismatch(
+            "Header mismatch: header MCP-Protocol-Version appears more than once",
+        )),
+        Header::Invalid => Err(ErrorObject::header_mismatch(
+            "Header mismatch: header MCP-Protocol-Version is not visible ASCII",
+        )),
+        Header::One(h) if h != claim => Err(ErrorObject::header_mismatch(format!(
+            "Header mismatch: MCP-Protocol-Version header value '{h}' does not match body value '{claim}'"
+        ))),
+        Header::One(_) => Ok(()),
+    }
 }
 
 fn handshake(

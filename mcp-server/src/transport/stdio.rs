@@ -9,9 +9,9 @@
 //! * stdout carries protocol messages only: send logs to stderr.
 
 use crate::server::{Exchange, Outcome, Server};
-use crate::session::MessageSink;
+use crate::session::{MessageSink, Session};
 use mcp_core::ErrorObject;
-use mcp_core::jsonrpc::{Incoming, JsonRpcMessage, parse};
+use mcp_core::jsonrpc::{Incoming, JsonRpcError, JsonRpcMessage, parse};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,120 +121,152 @@ where
     let writer_task = tokio::spawn(write_loop(rx, writer));
     let sink: Arc<dyn MessageSink> = Arc::new(StdioSink(tx.clone()));
     let session = server.create_session(sink);
-    let root = CancellationToken::new();
-    let mut tasks = JoinSet::new();
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let mut buf = Vec::new();
-    tracing::info!(session = session.id(), "stdio transport started");
-
-    let read_result = loop {
-        while tasks.try_join_next().is_some() {}
-        let line = match read_line(&mut reader, &mut buf, MAX_LINE_BYTES).await {
-            Ok(l) => l,
-            Err(e) => break Err(e),
-        };
-        match line {
-            Line::Eof => break Ok(()),
-            Line::TooLong => {
-                tracing::warn!(limit = MAX_LINE_BYTES, "discarded an over-long input line");
-                let err = ErrorObject::invalid_request(format!(
-                    "message exceeds the {MAX_LINE_BYTES}-byte line limit"
-                ));
-                let _ = tx.send(Out::One(JsonRpcMessage::error(None, err)));
-            }
-            Line::Data => {
-                let bytes = buf.strip_suffix(b"\r").unwrap_or(&buf);
-                if bytes.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                match parse(bytes) {
-                    Err(e) => {
-                        let _ = tx.send(Out::One(JsonRpcMessage::Error(e)));
-                    }
-                    // `initialize` runs inline so requests pipelined behind it see the session
-                    // initialised; every other request runs concurrently.
-                    Ok(Incoming::Single(msg))
-                        if msg.is_request()
-                            && msg.method() != Some(mcp_core::method::INITIALIZE) =>
-                    {
-                        let (server, session, tx, cancel) = (
-                            server.clone(),
-                            session.clone(),
-                            tx.clone(),
-                            root.child_token(),
-                        );
-                        tasks.spawn(async move {
-                            let ex = Exchange {
-                                session: Some(session),
-                                cancel,
-                                ..Exchange::default()
-                            };
-                            if let Some(m) = outcome_message(server.handle(msg, ex).await) {
-                                let _ = tx.send(Out::One(m));
-                            }
-                        });
-                    }
-                    Ok(Incoming::Single(msg)) => {
-                        let ex = Exchange {
-                            session: Some(session.clone()),
-                            cancel: root.child_token(),
-                            ..Exchange::default()
-                        };
-                        if let Some(m) = outcome_message(server.handle(msg, ex).await) {
-                            let _ = tx.send(Out::One(m));
-                        }
-                    }
-                    Ok(Incoming::Batch(items)) => {
-                        let (server, session, tx, cancel) =
-                            (server.clone(), session.clone(), tx.clone(), root.clone());
-                        tasks.spawn(async move {
-                            let replies =
-                                futures::future::join_all(items.into_iter().map(|item| {
-                                    let (server, session, cancel) =
-                                        (server.clone(), session.clone(), cancel.child_token());
-                                    async move {
-                                        match item {
-                                            Err(e) => Some(JsonRpcMessage::Error(e)),
-                                            Ok(msg) => {
-                                                let ex = Exchange {
-                                                    session: Some(session),
-                                                    cancel,
-                                                    ..Exchange::default()
-                                                };
-                                                outcome_message(server.handle(msg, ex).await)
-                                            }
-                                        }
-                                    }
-                                }))
-                                .await;
-                            let replies: Vec<_> = replies.into_iter().flatten().collect();
-                            if !replies.is_empty() {
-                                let _ = tx.send(Out::Batch(replies));
-                            }
-                        });
-                    }
-                }
-            }
-        }
+    let mut conn = Conn {
+        server,
+        session,
+        tx,
+        root: CancellationToken::new(),
+        tasks: JoinSet::new(),
     };
-
-    // End of input: the client can no longer answer server→client requests.
-    session.fail_pending();
-    if !tasks.is_empty() {
-        let drain = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
-            tracing::warn!("cancelling requests still running after end of input");
-            root.cancel();
-            while tasks.join_next().await.is_some() {}
-        }
-    }
-    server.remove_session(session.id());
-    drop(tx);
+    tracing::info!(session = conn.session.id(), "stdio transport started");
+    let read_result = conn.read_loop(reader).await;
+    conn.shutdown().await;
     let write_result = writer_task
         .await
         .unwrap_or_else(|e| Err(io::Error::other(e)));
     tracing::info!("stdio transport stopped");
     read_result.and(write_result)
+}
+
+/// One stdio connection: its session, its outgoing queue and the requests running on it.
+struct Conn {
+    server: Server,
+    session: Arc<Session>,
+    tx: mpsc::UnboundedSender<Out>,
+    root: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Conn {
+    /// Reads and dispatches lines until end of input or a read error.
+    async fn read_loop<R: AsyncRead + Unpin>(&mut self, reader: R) -> io::Result<()> {
+        let mut reader = BufReader::with_capacity(64 * 1024, reader);
+        let mut buf = Vec::new();
+        loop {
+            while self.tasks.try_join_next().is_some() {}
+            match read_line(&mut reader, &mut buf, MAX_LINE_BYTES).await? {
+                Line::Eof => return Ok(()),
+                Line::TooLong => self.too_long(),
+                Line::Data => {
+                    let bytes = buf.strip_suffix(b"\r").unwrap_or(&buf);
+                    if !bytes.iter().all(u8::is_ascii_whitespace) {
+                        self.dispatch(bytes).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&self, msg: JsonRpcMessage) {
+        let _ = self.tx.send(Out::One(msg));
+    }
+
+    fn too_long(&self) {
+        tracing::warn!(limit = MAX_LINE_BYTES, "discarded an over-long input line");
+        let err = ErrorObject::invalid_request(format!(
+            "message exceeds the {MAX_LINE_BYTES}-byte line limit"
+        ));
+        self.send(JsonRpcMessage::error(None, err));
+    }
+
+    /// Parses one line and answers it: `initialize` inline, so requests pipelined behind it
+    /// see the session initialised; every other request (and each batch) concurrently.
+    async fn dispatch(&mut self, bytes: &[u8]) {
+        match parse(bytes) {
+            Err(e) => self.send(JsonRpcMessage::Error(e)),
+            Ok(Incoming::Single(msg))
+                if msg.is_request() && msg.method() != Some(mcp_core::method::INITIALIZE) =>
+            {
+                let (server, session, tx, cancel) = (
+                    self.server.clone(),
+                    self.session.clone(),
+                    self.tx.clone(),
+                    self.root.child_token(),
+                );
+                self.tasks.spawn(async move {
+                    if let Some(m) = answer(&server, session, msg, cancel).await {
+                        let _ = tx.send(Out::One(m));
+                    }
+                });
+            }
+            Ok(Incoming::Single(msg)) => {
+                let cancel = self.root.child_token();
+                if let Some(m) = answer(&self.server, self.session.clone(), msg, cancel).await {
+                    self.send(m);
+                }
+            }
+            Ok(Incoming::Batch(items)) => self.spawn_batch(items),
+        }
+    }
+
+    /// Answers a batch in one task; its replies go out together as one JSON array.
+    fn spawn_batch(&mut self, items: Vec<Result<JsonRpcMessage, JsonRpcError>>) {
+        let (server, session, tx, cancel) = (
+            self.server.clone(),
+            self.session.clone(),
+            self.tx.clone(),
+            self.root.clone(),
+        );
+        self.tasks.spawn(async move {
+            let replies = futures::future::join_all(items.into_iter().map(|item| {
+                let (server, session, cancel) =
+                    (server.clone(), session.clone(), cancel.child_token());
+                async move {
+                    match item {
+                        Err(e) => Some(JsonRpcMessage::Error(e)),
+                        Ok(msg) => answer(&server, session, msg, cancel).await,
+                    }
+                }
+            }))
+            .await;
+            let replies: Vec<_> = replies.into_iter().flatten().collect();
+            if !replies.is_empty() {
+                let _ = tx.send(Out::Batch(replies));
+            }
+        });
+    }
+
+    /// End of input: the client can no longer answer server→client requests; running
+    /// requests get [`SHUTDOWN_GRACE`] to finish, then are cancelled.
+    async fn shutdown(mut self) {
+        self.session.fail_pending();
+        if !self.tasks.is_empty() {
+            let tasks = &mut self.tasks;
+            let drain = async { while tasks.join_next().await.is_some() {} };
+            if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+                tracing::warn!("cancelling requests still running after end of input");
+                self.root.cancel();
+                while self.tasks.join_next().await.is_some() {}
+            }
+        }
+        self.server.remove_session(self.session.id());
+        // Dropping `self` drops the last sender, so the writer drains and stops.
+    }
+}
+
+/// Handles one message on `session`; the reply to send, if any.
+async fn answer(
+    server: &Server,
+    session: Arc<Session>,
+    msg: JsonRpcMessage,
+    cancel: CancellationToken,
+) -> Option<JsonRpcMessage> {
+    let ex = Exchange {
+        session: Some(session),
+        cancel,
+        ..Exchange::default()
+    };
+    outcome_message(server.handle(msg, ex).await)
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(
