@@ -212,7 +212,9 @@ async fn oauth_routes_are_behind_the_host_guard() {
                 .unwrap();
             assert_eq!(res.status(), 403, "{method} {path} with a foreign {name}");
             let v: Value = res.json().await.unwrap();
-            assert_eq!(v["error"], json!("forbidden"));
+            assert_eq!(v["error"]["code"], json!(-32600), "{v}");
+            let msg = v["error"]["message"].as_str().unwrap_or_default();
+            assert!(msg.starts_with("Forbidden: "), "{v}");
         }
     }
     assert!(idp.token_requests().is_empty());
