@@ -233,6 +233,34 @@ pub(crate) fn redirect_matches(registered: &str, requested: &str) -> bool {
         && b.password().is_none()
 }
 
+/// The longest URI accepted in client metadata.
+pub(crate) const MAX_URI: usize = 1024;
+
+/// Checks one redirect URI (the rules of the `dcr` module docs: https, loopback http on any port, private-use schemes).
+pub(crate) fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    if uri.len() > MAX_URI {
+        return Err("redirect URI too long".into());
+    }
+    let url = url::Url::parse(uri).map_err(|_| "redirect URI is not an absolute URI".to_owned())?;
+    if url.fragment().is_some() {
+        return Err("redirect URI must not contain a fragment".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("redirect URI must not contain user information".into());
+    }
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" => match url.host() {
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            _ => Err("http redirect URIs must use a loopback host".into()),
+        },
+        s if s.contains('.') => Ok(()),
+        _ => Err("unsupported redirect URI scheme".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,33 +305,5 @@ mod tests {
         let p = Params::parse(b"a=&b=x").unwrap();
         assert_eq!(p.get("a"), None);
         assert_eq!(p.get("b"), Some("x"));
-    }
-}
-
-/// The longest URI accepted in client metadata.
-pub(crate) const MAX_URI: usize = 1024;
-
-/// Checks one redirect URI (the rules of the `dcr` module docs: https, loopback http on any port, private-use schemes).
-pub(crate) fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    if uri.len() > MAX_URI {
-        return Err("redirect URI too long".into());
-    }
-    let url = url::Url::parse(uri).map_err(|_| "redirect URI is not an absolute URI".to_owned())?;
-    if url.fragment().is_some() {
-        return Err("redirect URI must not contain a fragment".into());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("redirect URI must not contain user information".into());
-    }
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(()),
-        "http" => match url.host() {
-            Some(url::Host::Domain("localhost")) => Ok(()),
-            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
-            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
-            _ => Err("http redirect URIs must use a loopback host".into()),
-        },
-        s if s.contains('.') => Ok(()),
-        _ => Err("unsupported redirect URI scheme".into()),
     }
 }

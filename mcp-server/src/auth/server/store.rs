@@ -230,11 +230,14 @@ impl Default for StoreLimits {
     }
 }
 
-/// One bounded table: value, owner, expiry; eviction by a caller-given rank (lowest first).
+/// One bounded table: value, owner, expiry, insertion number; eviction by a caller-given rank
+/// (lowest first; among equal ranks the earliest inserted, so eviction is deterministic even
+/// within one second).
 struct Table<V> {
-    map: HashMap<String, (V, String, u64)>,
+    map: HashMap<String, (V, String, u64, u64)>,
     max: usize,
     max_per_owner: usize,
+    seq: u64,
 }
 
 impl<V> Table<V> {
@@ -243,11 +246,12 @@ impl<V> Table<V> {
             map: HashMap::new(),
             max: max.max(1),
             max_per_owner: max_per_owner.max(1),
+            seq: 0,
         }
     }
 
     fn purge(&mut self, now: u64) {
-        self.map.retain(|_, (_, _, exp)| *exp > now);
+        self.map.retain(|_, (_, _, exp, _)| *exp > now);
     }
 
     /// Evicts the lowest-ranked entry among those `filter` selects.
@@ -255,8 +259,8 @@ impl<V> Table<V> {
         let victim = self
             .map
             .iter()
-            .filter(|(_, (v, o, _))| filter(v, o))
-            .min_by_key(|(_, (v, _, exp))| rank(v, *exp))
+            .filter(|(_, (v, o, _, _))| filter(v, o))
+            .min_by_key(|(_, (v, _, exp, seq))| (rank(v, *exp), *seq))
             .map(|(k, _)| k.clone());
         if let Some(k) = victim {
             self.map.remove(&k);
@@ -275,21 +279,23 @@ impl<V> Table<V> {
         if self.map.len() >= self.max {
             self.purge(now);
         }
-        let owned = self.map.values().filter(|(_, o, _)| *o == owner).count();
+        let owned = self.map.values().filter(|(_, o, _, _)| *o == owner).count();
         if owned >= self.max_per_owner {
             self.evict(|_, o| o == owner, rank);
         }
         if self.map.len() >= self.max {
             self.evict(|_, _| true, rank);
         }
-        self.map.insert(key.to_owned(), (value, owner, exp));
+        self.seq += 1;
+        self.map
+            .insert(key.to_owned(), (value, owner, exp, self.seq));
     }
 
     fn get(&self, key: &str) -> Option<&V> {
         self.map
             .get(key)
-            .filter(|(_, _, exp)| *exp > now_secs())
-            .map(|(v, _, _)| v)
+            .filter(|(_, _, exp, _)| *exp > now_secs())
+            .map(|(v, _, _, _)| v)
     }
 }
 
@@ -414,7 +420,7 @@ impl AuthStore for InMemoryAuthStore {
     async fn touch_client(&self, client_id: &str) {
         let mut t = lock(&self.clients);
         let now = now_secs();
-        if let Some((c, _, exp)) = t.map.get_mut(client_id) {
+        if let Some((c, _, exp, _)) = t.map.get_mut(client_id) {
             c.last_used = Some(now);
             *exp = now + self.limits.idle_client_ttl.as_secs();
         }
@@ -438,7 +444,7 @@ impl AuthStore for InMemoryAuthStore {
     async fn consent_transaction(&self, id: &str) -> Option<Transaction> {
         let mut t = lock(&self.transactions);
         t.get(id)?;
-        let (tx, _, _) = t.map.get_mut(id)?;
+        let (tx, _, _, _) = t.map.get_mut(id)?;
         if tx.consented {
             return None;
         }
@@ -449,7 +455,7 @@ impl AuthStore for InMemoryAuthStore {
     async fn take_transaction(&self, id: &str) -> Option<Transaction> {
         let mut t = lock(&self.transactions);
         t.get(id)?;
-        t.map.remove(id).map(|(tx, _, _)| tx)
+        t.map.remove(id).map(|(tx, _, _, _)| tx)
     }
 
     async fn put_code(&self, hash: &str, grant: Grant) -> Result<(), StoreError> {
@@ -480,7 +486,7 @@ impl AuthStore for InMemoryAuthStore {
     }
 
     async fn revoke_family(&self, family: &str) {
-        lock(&self.refresh).map.retain(|_, (s, _, _)| match s {
+        lock(&self.refresh).map.retain(|_, (s, _, _, _)| match s {
             Single::Live(g) => g.family != family,
             Single::Used(f) => f != family,
         });
