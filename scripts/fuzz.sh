@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PROPTEST_CASES="${PROPTEST_CASES:-100000}"
 echo "fuzz: PROPTEST_CASES=$PROPTEST_CASES"
-cargo test -p mcp-core --test fuzz_jsonrpc -- --test-threads 2
+cargo test -p mcp-rs-core --test fuzz_jsonrpc -- --test-threads 2
 # In-crate properties (pub(crate) code): event store bounds, HTTP edge headers, ...
-cargo test -p mcp-server --lib --all-features -- --test-threads 2 counters_and_bounds_hold fuzz_
+cargo test -p mcp-rs-server --lib --all-features -- --test-threads 2 counters_and_bounds_hold fuzz_

@@ -17,7 +17,7 @@
 #
 # Exit status is non-zero if anything failed. Everything is needed in CI; locally, stages can be
 # skipped: SKIP_INSTALL=1 (use what is installed), SKIP_KEYCLOAK=1, SKIP_CARGO_TEST=1,
-# SKIP_CONFORMANCE=1, SKIP_BENCH=1. Arguments replace `--workspace` for cargo test (e.g. ./scripts/test-all.sh -p mcp-core).
+# SKIP_CONFORMANCE=1, SKIP_BENCH=1. Arguments replace `--workspace` for cargo test (e.g. ./scripts/test-all.sh -p mcp-rs-core).
 #
 # Environment given to the Rust tests (tests/ reads these; with MCP_REQUIRE_INTEROP=1 or
 # MCP_REQUIRE_KEYCLOAK=1 set, a test whose tool is missing must fail instead of skipping):
@@ -111,7 +111,7 @@ export MCP_REQUIRE_INTEROP=1
 "$MCP_INTEROP_PYTHON" -c 'import mcp' 2>/dev/null || { echo "test-all: $MCP_INTEROP_PYTHON has no mcp SDK (run without SKIP_INSTALL)" >&2; exit 2; }
 
 # --- 2. compile the tests first (CPU-heavy; Keycloak starts after) ------------------------
-# Arguments replace --workspace, e.g. `./scripts/test-all.sh -p mcp-core`.
+# Arguments replace --workspace, e.g. `./scripts/test-all.sh -p mcp-rs-core`.
 if [ $# -gt 0 ]; then CARGO_SCOPE=("$@"); else CARGO_SCOPE=(--workspace); fi
 TESTS_BUILT=1
 if [ "${SKIP_CARGO_TEST:-0}" != 1 ]; then

@@ -19,11 +19,11 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use mcp_server::auth::{
+use mcp_rs_server::auth::{
     AuthorizationLayer, DiscoveryPolicy, JwksProvider, JwtValidator, OidcDiscovery,
 };
-use mcp_server::prelude::*;
-use mcp_server::transport::http::{HttpConfig, StreamableHttpService, serve};
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::transport::http::{HttpConfig, StreamableHttpService, serve};
 use tower_layer::Layer as _;
 
 /// Add two integers.

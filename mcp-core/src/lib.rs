@@ -1,4 +1,4 @@
-//! # mcp-core
+//! # mcp-rs-core
 //!
 //! The Model Context Protocol wire model: the JSON-RPC 2.0 envelope ([`jsonrpc`]), protocol
 //! versions and eras ([`version`]), error codes ([`error`]), the `_meta` keys of the stateless
@@ -6,10 +6,10 @@
 //! ([`schema`], [`method`]).
 //!
 //! This crate does no I/O and depends only on `serde` and `serde_json`. Library authors who want to speak MCP
-//! without the server framework (clients, proxies, test tools) should depend on `mcp-core`.
+//! without the server framework (clients, proxies, test tools) should depend on `mcp-rs-core`.
 //!
 //! ```
-//! use mcp_core::jsonrpc::{parse, Incoming, JsonRpcMessage};
+//! use mcp_rs_core::jsonrpc::{parse, Incoming, JsonRpcMessage};
 //!
 //! let Incoming::Single(msg) = parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap() else {
 //!     unreachable!()
@@ -20,7 +20,7 @@
 //! Typed messages live in [`schema`] and serialise to exactly the spec's JSON:
 //!
 //! ```
-//! use mcp_core::schema::{CallToolRequest, CallToolResult, CallToolResultResponse, CallToolOutcome, Content};
+//! use mcp_rs_core::schema::{CallToolRequest, CallToolResult, CallToolResultResponse, CallToolOutcome, Content};
 //! use serde_json::json;
 //!
 //! let req: CallToolRequest = serde_json::from_value(json!({

@@ -1,8 +1,8 @@
 //! MCP method and notification names, and which protocol versions define them.
 //!
 //! ```
-//! use mcp_core::method::{self, Direction};
-//! use mcp_core::ProtocolVersion;
+//! use mcp_rs_core::method::{self, Direction};
+//! use mcp_rs_core::ProtocolVersion;
 //!
 //! assert_eq!(method::TOOLS_CALL, "tools/call");
 //! assert!(method::exists_in(method::INITIALIZE, ProtocolVersion::V2025_11_25));

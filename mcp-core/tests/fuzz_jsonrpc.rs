@@ -5,12 +5,12 @@
 //! The number of cases comes from `PROPTEST_CASES` (default 256 here, so CI stays quick);
 //! `scripts/fuzz.sh` runs many more.
 
-use mcp_core::jsonrpc::{Incoming, JsonRpcMessage, RequestId, parse, parse_value};
-use mcp_core::schema::{
+use mcp_rs_core::jsonrpc::{Incoming, JsonRpcMessage, RequestId, parse, parse_value};
+use mcp_rs_core::schema::{
     CallToolRequestParams, CallToolResult, CompleteRequestParams, ElicitRequestParams,
     GetPromptRequestParams, InitializeRequestParams, InitializeResult, ReadResourceRequestParams,
 };
-use mcp_core::version::ProtocolVersion;
+use mcp_rs_core::version::ProtocolVersion;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -91,7 +91,7 @@ fn message() -> impl Strategy<Value = JsonRpcMessage> {
         )
             .prop_map(|(id, code, msg)| JsonRpcMessage::error(
                 id,
-                mcp_core::error::ErrorObject::new(mcp_core::error::ErrorCode(code), msg)
+                mcp_rs_core::error::ErrorObject::new(mcp_rs_core::error::ErrorCode(code), msg)
             )),
     ]
 }

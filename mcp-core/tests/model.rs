@@ -1,8 +1,8 @@
 //! Unit-level behaviour of the wire model: constructors, exact JSON output, unknown-field
 //! preservation and era-specific shapes.
 
-use mcp_core::jsonrpc::RequestId;
-use mcp_core::schema::*;
+use mcp_rs_core::jsonrpc::RequestId;
+use mcp_rs_core::schema::*;
 use serde_json::{Value, json};
 
 fn to_json<T: serde::Serialize>(t: &T) -> Value {

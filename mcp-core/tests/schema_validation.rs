@@ -5,10 +5,10 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use mcp_core::ProtocolVersion;
-use mcp_core::error::ErrorObject;
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_core::schema::*;
+use mcp_rs_core::ProtocolVersion;
+use mcp_rs_core::error::ErrorObject;
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::schema::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};

@@ -3,9 +3,9 @@
 
 mod common;
 
-use mcp_core::error::ErrorObject;
-use mcp_core::jsonrpc::JsonRpcMessage;
-use mcp_core::schema::*;
+use mcp_rs_core::error::ErrorObject;
+use mcp_rs_core::jsonrpc::JsonRpcMessage;
+use mcp_rs_core::schema::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

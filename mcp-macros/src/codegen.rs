@@ -2,8 +2,8 @@
 //! `ResourceTemplateDef` / `PromptDef`. The expression runs once, when the server is built: it
 //! generates the schemas and wraps the user's function in a handler closure.
 //!
-//! Every path goes through `::mcp_server::__private`, so users need no other dependency, except
-//! the public `::mcp_server::builder::{HandlerSet, Definitions}` that `#[mcp_server]` implements.
+//! Every path goes through `::mcp_rs_server::__private`, so users need no other dependency, except
+//! the public `::mcp_rs_server::builder::{HandlerSet, Definitions}` that `#[mcp_rs_server]` implements.
 
 use crate::attr::{Icon, Kind, Options};
 use crate::ctxt::Ctxt;
@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 
 /// The hidden support module every generated path starts with.
 pub(crate) fn pv() -> TokenStream {
-    quote!(::mcp_server::__private)
+    quote!(::mcp_rs_server::__private)
 }
 
 /// Whether `name` is a valid tool name: 1 to 64 of `[A-Za-z0-9._/-]`.

@@ -17,7 +17,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, input: TokenStream) -> Token
             return syn::Error::new(
                 e.span(),
                 format!(
-                    "{} applies to an `async fn` (methods: put #[mcp_server] on the impl block)",
+                    "{} applies to an `async fn` (methods: put #[mcp_rs_server] on the impl block)",
                     kind.attr()
                 ),
             )
@@ -41,8 +41,8 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, input: TokenStream) -> Token
 
         #[doc(hidden)]
         const _: () = {
-            #[::mcp_server::__private::linkme::distributed_slice(#slice)]
-            #[linkme(crate = ::mcp_server::__private::linkme)]
+            #[::mcp_rs_server::__private::linkme::distributed_slice(#slice)]
+            #[linkme(crate = ::mcp_rs_server::__private::linkme)]
             static __MCP_REGISTRATION: fn() -> #def_ty = __mcp_definition;
 
             fn __mcp_definition() -> #def_ty {

@@ -1,4 +1,4 @@
-//! `#[mcp_server]` on an inherent impl block: its `#[mcp_tool]`, `#[mcp_resource]`,
+//! `#[mcp_rs_server]` on an inherent impl block: its `#[mcp_tool]`, `#[mcp_resource]`,
 //! `#[mcp_resource_template]` and `#[mcp_prompt]` methods become the items of a `HandlerSet`,
 //! registered with `Server::builder().with_handler(value)`.
 
@@ -24,14 +24,14 @@ fn kind_of(attr: &syn::Attribute) -> Option<Kind> {
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut cx = Ctxt::new();
     if !args.is_empty() {
-        cx.error_spanned_by(&args, "#[mcp_server] takes no options");
+        cx.error_spanned_by(&args, "#[mcp_rs_server] takes no options");
     }
     let mut item: ItemImpl = match syn::parse2(input) {
         Ok(i) => i,
         Err(e) => {
             return syn::Error::new(
                 e.span(),
-                "#[mcp_server] applies to an inherent `impl` block whose methods carry #[mcp_tool], #[mcp_resource], #[mcp_resource_template] or #[mcp_prompt]",
+                "#[mcp_rs_server] applies to an inherent `impl` block whose methods carry #[mcp_tool], #[mcp_resource], #[mcp_resource_template] or #[mcp_prompt]",
             )
             .into_compile_error();
         }
@@ -39,7 +39,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     if let Some((_, path, _)) = &item.trait_ {
         cx.error_spanned_by(
             path,
-            "#[mcp_server] applies to an inherent `impl` block, not a trait implementation",
+            "#[mcp_rs_server] applies to an inherent `impl` block, not a trait implementation",
         );
     }
 
@@ -112,10 +112,10 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     quote! {
         #item
 
-        impl #impl_generics ::mcp_server::builder::HandlerSet for #self_ty #where_clause {
+        impl #impl_generics ::mcp_rs_server::builder::HandlerSet for #self_ty #where_clause {
             #[allow(unused_variables, clippy::redundant_clone)]
-            fn into_defs(self: ::std::sync::Arc<Self>) -> ::mcp_server::builder::Definitions {
-                ::mcp_server::builder::Definitions {
+            fn into_defs(self: ::std::sync::Arc<Self>) -> ::mcp_rs_server::builder::Definitions {
+                ::mcp_rs_server::builder::Definitions {
                     tools: ::std::vec![#(#tools),*],
                     resources: ::std::vec![#(#resources),*],
                     templates: ::std::vec![#(#templates),*],

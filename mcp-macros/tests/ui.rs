@@ -2,7 +2,7 @@
 //! `tests/ui/fail/`, and `tests/ui/pass/` compiles (and runs) complete servers.
 //!
 //! Regenerate the snapshots after an intended change with
-//! `TRYBUILD=overwrite cargo test -p mcp-macros --test ui`.
+//! `TRYBUILD=overwrite cargo test -p mcp-rs-macros --test ui`.
 
 #[test]
 fn ui() {

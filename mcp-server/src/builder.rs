@@ -9,7 +9,7 @@ use crate::registry::pagination::CursorCodec;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::server::{Options, Server, ServerInner};
 use crate::tool::ToolDef;
-use mcp_core::schema::{Icon, Implementation, LoggingLevel, ServerCapabilities};
+use mcp_rs_core::schema::{Icon, Implementation, LoggingLevel, ServerCapabilities};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +17,8 @@ use std::time::Duration;
 /// Configures a [`Server`]. Start with [`Server::builder`].
 ///
 /// ```
-/// use mcp_server::prelude::*;
-/// use mcp_server::tool::ToolDef;
+/// use mcp_rs_server::prelude::*;
+/// use mcp_rs_server::tool::ToolDef;
 ///
 /// let server = Server::builder()
 ///     .name("calculator")
@@ -58,7 +58,7 @@ impl fmt::Debug for ServerBuilder {
 
 /// A value whose methods are MCP items, registered with [`ServerBuilder::with_handler`].
 ///
-/// `#[mcp_server]` implements it for the type of an annotated `impl` block: each `#[mcp_tool]`,
+/// `#[mcp_rs_server]` implements it for the type of an annotated `impl` block: each `#[mcp_tool]`,
 /// `#[mcp_resource]`, `#[mcp_resource_template]` and `#[mcp_prompt]` method becomes one
 /// definition whose handler shares the value. Implement it by hand to register a group of
 /// hand-built definitions that share state.
@@ -278,7 +278,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Registers the items of an `#[mcp_server]` impl block, sharing `handler`.
+    /// Registers the items of an `#[mcp_rs_server]` impl block, sharing `handler`.
     pub fn with_handler<H: HandlerSet>(mut self, handler: H) -> Self {
         let defs = Arc::new(handler).into_defs();
         self.defs.tools.extend(defs.tools);

@@ -64,7 +64,7 @@ pub trait CompletionProvider: Send + Sync + 'static {
 /// A fixed list of values, filtered by case-insensitive prefix.
 ///
 /// ```
-/// use mcp_server::completion::StaticCompletions;
+/// use mcp_rs_server::completion::StaticCompletions;
 /// let langs = StaticCompletions::new(["rust", "php", "Ruby"]);
 /// assert_eq!(langs.matching("r"), vec!["rust", "Ruby"]);
 /// ```

@@ -1,5 +1,5 @@
 //! The pages of `docs/` and the README as doctests: every Rust code block in them is compiled
-//! (and run unless marked `no_run`) by `cargo test -p mcp-server --all-features --doc docs_tests`.
+//! (and run unless marked `no_run`) by `cargo test -p mcp-rs-server --all-features --doc docs_tests`.
 //! `docs/ARCHITECTURE.md` and `docs/performance.md` hold no Rust blocks.
 
 #[doc = include_str!("../../docs/getting-started.md")]

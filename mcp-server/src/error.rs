@@ -3,8 +3,8 @@
 //! with `isError: true` that the model can read and react to).
 
 use crate::scope::ScopeRequirement;
-use mcp_core::error::{ErrorCode, ErrorObject};
-use mcp_core::schema::InputRequiredResult;
+use mcp_rs_core::error::{ErrorCode, ErrorObject};
+use mcp_rs_core::schema::InputRequiredResult;
 use serde_json::json;
 use std::fmt;
 
@@ -190,7 +190,7 @@ impl From<ErrorKind> for McpError {
 /// so the model sees the message and can correct itself.
 ///
 /// ```
-/// use mcp_server::ToolError;
+/// use mcp_rs_server::ToolError;
 ///
 /// fn parse(s: &str) -> Result<i64, ToolError> {
 ///     s.parse::<i64>().map_err(ToolError::from_error)

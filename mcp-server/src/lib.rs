@@ -1,11 +1,11 @@
-//! # mcp-server
+//! # mcp-rs-server
 //!
 //! Build [Model Context Protocol](https://modelcontextprotocol.io) servers in Rust: tools,
 //! resources and prompts registered with attribute macros or a builder, served over stdio or
 //! Streamable HTTP, protected by OAuth 2.1.
 //!
 //! ```no_run
-//! use mcp_server::prelude::*;
+//! use mcp_rs_server::prelude::*;
 //!
 //! /// Add two numbers.
 //! #[mcp_tool]
@@ -43,7 +43,7 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | `macros` | `#[mcp_tool]`, `#[mcp_resource]`, `#[mcp_resource_template]`, `#[mcp_prompt]`, `#[mcp_server]` (pulls in mcp-macros: syn, quote) | yes |
+//! | `macros` | `#[mcp_tool]`, `#[mcp_resource]`, `#[mcp_resource_template]`, `#[mcp_prompt]`, `#[mcp_rs_server]` (pulls in mcp-rs-macros: syn, quote) | yes |
 //! | `http` | Streamable HTTP transport (pulls in hyper, hyper-util, tower, http-body); a stdio-only server can turn it off with `default-features = false, features = ["macros"]` | yes |
 //! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata (pulls in `http`, jsonwebtoken, reqwest with rustls, url, quick_cache) | no |
 //! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`; pulls in rsa, p256) | no |
@@ -107,8 +107,8 @@ pub use tool::{Json, Params};
 #[doc(no_inline)]
 pub use async_trait::async_trait;
 #[doc(no_inline)]
-pub use mcp_core;
+pub use mcp_rs_core;
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
-pub use mcp_macros::*;
+pub use mcp_rs_macros::*;

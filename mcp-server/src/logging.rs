@@ -3,16 +3,16 @@
 //! mcp-rs reports what it does through [`tracing`](https://docs.rs/tracing): nothing is printed
 //! until the binary installs a subscriber. [`init`] installs the usual one: human-readable lines
 //! on **stderr** (stdout of a stdio server carries the protocol, so logs must never go there),
-//! filtered by `RUST_LOG` (e.g. `RUST_LOG=info,mcp_server::auth::audit=info`), else by the
+//! filtered by `RUST_LOG` (e.g. `RUST_LOG=info,mcp_rs_server::auth::audit=info`), else by the
 //! default filter given.
 //!
-//! Targets worth knowing: `mcp_server` (everything), `mcp_server::http` (the HTTP accept loop
-//! and connections), `mcp_server::auth` (token validation), `mcp_server::auth::audit` (one
+//! Targets worth knowing: `mcp_rs_server` (everything), `mcp_rs_server::http` (the HTTP accept loop
+//! and connections), `mcp_rs_server::auth` (token validation), `mcp_rs_server::auth::audit` (one
 //! line per authorization decision; never a token).
 //!
 //! ```no_run
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! mcp_server::logging::init("info");
+//! mcp_rs_server::logging::init("info");
 //! # Ok(()) }
 //! ```
 //!
@@ -23,7 +23,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs a `tracing` subscriber that writes to stderr, filtered by `RUST_LOG` or, when it is
 /// unset or invalid, by `default_filter` (an `EnvFilter` directive such as `"warn"` or
-/// `"info,mcp_server::auth::audit=info"`).
+/// `"info,mcp_rs_server::auth::audit=info"`).
 ///
 /// Does nothing if a global subscriber is already installed (a second call, or your own
 /// subscriber), so it never panics.

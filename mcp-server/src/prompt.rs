@@ -2,9 +2,9 @@
 //! return-value conversions ([`IntoGetPromptResult`]).
 //!
 //! ```
-//! use mcp_server::prelude::*;
-//! use mcp_server::prompt::PromptDef;
-//! use mcp_server::completion::StaticCompletions;
+//! use mcp_rs_server::prelude::*;
+//! use mcp_rs_server::prompt::PromptDef;
+//! use mcp_rs_server::completion::StaticCompletions;
 //!
 //! let review = PromptDef::builder("code_review")
 //!     .description("Review code.")
@@ -24,7 +24,7 @@ use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::scope::ScopeRequirement;
 use async_trait::async_trait;
-use mcp_core::schema::{GetPromptResult, Icon, Meta, Prompt, PromptArgument, PromptMessage};
+use mcp_rs_core::schema::{GetPromptResult, Icon, Meta, Prompt, PromptArgument, PromptMessage};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::future::Future;

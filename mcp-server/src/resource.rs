@@ -2,8 +2,8 @@
 //! return-value conversions ([`IntoReadResourceResult`]).
 //!
 //! ```
-//! use mcp_server::prelude::*;
-//! use mcp_server::resource::{ResourceDef, ResourceTemplateDef};
+//! use mcp_rs_server::prelude::*;
+//! use mcp_rs_server::resource::{ResourceDef, ResourceTemplateDef};
 //!
 //! let config = ResourceDef::builder("config://app", "config")
 //!     .mime_type("application/json")
@@ -21,7 +21,7 @@ use crate::scope::ScopeRequirement;
 use crate::tool::Json;
 use async_trait::async_trait;
 use base64::Engine as _;
-use mcp_core::schema::{
+use mcp_rs_core::schema::{
     Annotations, Icon, Meta, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
 };
 use serde::Serialize;

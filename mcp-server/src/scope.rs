@@ -21,8 +21,8 @@ pub enum ScopeMode {
 /// The scopes an item requires.
 ///
 /// ```
-/// use mcp_server::identity::{OAuthContext, Scopes};
-/// use mcp_server::scope::ScopeRequirement;
+/// use mcp_rs_server::identity::{OAuthContext, Scopes};
+/// use mcp_rs_server::scope::ScopeRequirement;
 ///
 /// let req = ScopeRequirement::all(["mcp:write"]);
 /// let writer = OAuthContext::new("alice", Scopes::from_space_separated("mcp:read mcp:write"));

@@ -14,9 +14,9 @@ use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::scope::ScopeRequirement;
 use crate::session::{MessageSink, Pending, Session, SessionMap};
 use crate::tool::ToolDef;
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_core::method;
-use mcp_core::schema::{Implementation, LoggingLevel, ServerCapabilities};
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::method;
+use mcp_rs_core::schema::{Implementation, LoggingLevel, ServerCapabilities};
 use serde_json::json;
 use std::fmt;
 use std::sync::Arc;
@@ -211,9 +211,9 @@ impl ServerInner {
 /// [`transport::memory`](crate::transport::memory) in tests).
 ///
 /// ```
-/// use mcp_server::prelude::*;
-/// use mcp_server::tool::ToolDef;
-/// use mcp_server::transport::memory;
+/// use mcp_rs_server::prelude::*;
+/// use mcp_rs_server::tool::ToolDef;
+/// use mcp_rs_server::transport::memory;
 /// use serde_json::{Map, Value, json};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -430,7 +430,7 @@ impl Server {
 
     /// The registered tool descriptions, by name.
     #[must_use]
-    pub fn tool(&self, name: &str) -> Option<mcp_core::schema::Tool> {
+    pub fn tool(&self, name: &str) -> Option<mcp_rs_core::schema::Tool> {
         self.0.registry.tool(name).map(|e| e.def.tool.clone())
     }
 }

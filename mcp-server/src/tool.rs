@@ -4,8 +4,8 @@
 //! Without macros, a tool is built with [`ToolDef::builder`]:
 //!
 //! ```
-//! use mcp_server::prelude::*;
-//! use mcp_server::tool::ToolDef;
+//! use mcp_rs_server::prelude::*;
+//! use mcp_rs_server::tool::ToolDef;
 //!
 //! #[derive(serde::Deserialize, schemars::JsonSchema)]
 //! struct AddArgs { a: i64, b: i64 }
@@ -21,7 +21,7 @@ use crate::context::RequestContext;
 use crate::error::{McpError, ToolError};
 use crate::scope::ScopeRequirement;
 use async_trait::async_trait;
-use mcp_core::schema::{
+use mcp_rs_core::schema::{
     CallToolResult, Content, Icon, InputRequiredResult, JsonObject, Meta, Tool, ToolAnnotations,
 };
 use schemars::JsonSchema;

@@ -1,8 +1,8 @@
 //! Shorthands for the tools of test servers.
 
-use mcp_core::schema::CallToolResult;
-use mcp_server::tool::ToolDef;
-use mcp_server::{McpError, RequestContext};
+use mcp_rs_core::schema::CallToolResult;
+use mcp_rs_server::tool::ToolDef;
+use mcp_rs_server::{McpError, RequestContext};
 use serde_json::{Map, Value, json};
 use std::future::Future;
 

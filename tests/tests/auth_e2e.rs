@@ -1,5 +1,5 @@
 //! Authorization end to end, against the in-repo test identity provider
-//! (`mcp_server::auth::testing::TestIssuer`, feature `auth-testing`):
+//! (`mcp_rs_server::auth::testing::TestIssuer`, feature `auth-testing`):
 //!
 //! * the discovery chain pinned by hand over real HTTP: 401 with the exact challenge → the RFC 9728
 //!   document → RFC 8414 authorization-server metadata → a client-credentials token → MCP calls;
@@ -18,15 +18,15 @@
 //! `conformance/run.sh` (`cargo build --release -p conformance-server`), so in `test-all.sh` the
 //! later conformance stage finds it built.
 
-use mcp_core::schema::CallToolResult;
-use mcp_server::auth::testing::TestIssuer;
-use mcp_server::auth::{
+use mcp_rs_core::schema::CallToolResult;
+use mcp_rs_server::auth::testing::TestIssuer;
+use mcp_rs_server::auth::{
     AuthorizationLayer, JwtValidator, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
-use mcp_server::scope::ScopeRequirement;
-use mcp_server::tool::ToolDef;
-use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
-use mcp_server::{RequestContext, Server, ToolError};
+use mcp_rs_server::scope::ScopeRequirement;
+use mcp_rs_server::tool::ToolDef;
+use mcp_rs_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
+use mcp_rs_server::{RequestContext, Server, ToolError};
 use mcp_tests::bearer::{Client, PROTOCOL, post};
 use mcp_tests::interop::available as interop_available;
 use mcp_tests::reply::Reply;

@@ -4,10 +4,10 @@
 mod auth_common;
 
 use auth_common::*;
-use mcp_server::auth::entra::EntraConfig;
-use mcp_server::auth::keycloak::KeycloakConfig;
-use mcp_server::auth::testing::{SigningAlg, TestIssuer};
-use mcp_server::auth::{AuthorizationLayer, JwksProvider, JwtValidator, TokenValidator};
+use mcp_rs_server::auth::entra::EntraConfig;
+use mcp_rs_server::auth::keycloak::KeycloakConfig;
+use mcp_rs_server::auth::testing::{SigningAlg, TestIssuer};
+use mcp_rs_server::auth::{AuthorizationLayer, JwksProvider, JwtValidator, TokenValidator};
 use serde_json::json;
 use std::time::Duration;
 use tower::Layer;

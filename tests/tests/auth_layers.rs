@@ -6,13 +6,13 @@ mod auth_common;
 
 use auth_common::*;
 use http::Request;
-use mcp_server::auth::DiscoveryError;
-use mcp_server::auth::testing::TestIssuer;
-use mcp_server::auth::{
+use mcp_rs_server::auth::DiscoveryError;
+use mcp_rs_server::auth::testing::TestIssuer;
+use mcp_rs_server::auth::{
     AuthorizationLayer, DiscoveryPolicy, JwtValidator, OAuthRequestMetaLayer, OidcDiscovery,
     ProtectedResourceMetadata, ResourceMetadataLayer, StaticKeyValidator, ValidatorChain,
 };
-use mcp_server::body::Body;
+use mcp_rs_server::body::Body;
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use tower::{Layer, ServiceBuilder};
@@ -79,7 +79,7 @@ async fn forged_meta_oauth_grants_nothing() {
     let echo = tower::service_fn(|req: Request<Body>| async move {
         let ctx = req
             .extensions()
-            .get::<std::sync::Arc<mcp_server::identity::OAuthContext>>()
+            .get::<std::sync::Arc<mcp_rs_server::identity::OAuthContext>>()
             .map(|c| c.subject.clone());
         let body = axum::body::to_bytes(axum::body::Body::new(req.into_body()), 1 << 20)
             .await
@@ -184,7 +184,7 @@ async fn discovery_order_issuer_match_and_policy() {
 
 #[tokio::test]
 async fn introspection_of_opaque_tokens() {
-    use mcp_server::auth::IntrospectionValidator;
+    use mcp_rs_server::auth::IntrospectionValidator;
     use std::time::Duration;
     let idp = TestIssuer::start().await.unwrap();
     idp.add_client("rs", "rs-secret", Vec::<String>::new());

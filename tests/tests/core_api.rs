@@ -2,12 +2,12 @@
 //! handler traits, a custom transport on `Server::handle`, the stdio transport over in-memory
 //! pipes, runtime registration and the event bus.
 
-use mcp_server::mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_server::prelude::*;
-use mcp_server::resource::ResourceTemplateDef;
-use mcp_server::tool::{ToolDef, ToolHandler};
-use mcp_server::transport::memory;
-use mcp_server::{Exchange, MessageSink, Outcome, ServerEvent, async_trait};
+use mcp_rs_server::mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::resource::ResourceTemplateDef;
+use mcp_rs_server::tool::{ToolDef, ToolHandler};
+use mcp_rs_server::transport::memory;
+use mcp_rs_server::{Exchange, MessageSink, Outcome, ServerEvent, async_trait};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,7 +32,7 @@ impl ToolHandler for Greeter {
 }
 
 fn server() -> Server {
-    let tool = mcp_server::mcp_core::schema::Tool::new(
+    let tool = mcp_rs_server::mcp_rs_core::schema::Tool::new(
         "greet",
         "Greets someone.",
         serde_json::from_value(
@@ -140,7 +140,7 @@ async fn stdio_transport_over_pipes() {
     let server = server();
     let (client_io, server_io) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_io);
-    let served = tokio::spawn(mcp_server::transport::stdio::serve(
+    let served = tokio::spawn(mcp_rs_server::transport::stdio::serve(
         server,
         server_read,
         server_write,

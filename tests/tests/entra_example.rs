@@ -1,5 +1,5 @@
 //! The Entra example (`examples/entra`) against the in-repo test identity provider in Entra shape
-//! (`mcp_server::auth::testing::TestIssuer` as authority and v1 issuer base): v2 delegated (`scp`),
+//! (`mcp_rs_server::auth::testing::TestIssuer` as authority and v1 issuer base): v2 delegated (`scp`),
 //! v2 app-only (`roles`), v1 (`api://` audience), multi-tenant with an allowed and a foreign
 //! tenant, a Microsoft Graph token (rejected), and the authorization-server façade + DCR
 //! endpoints clients discover.
@@ -8,7 +8,7 @@
 //! reads from `ENTRA_*` / `MCP_*` (only the listen port is random).
 
 use entra_example::{Config, run};
-use mcp_server::auth::testing::TestIssuer;
+use mcp_rs_server::auth::testing::TestIssuer;
 use mcp_tests::bearer::Client;
 use serde_json::{Value, json};
 

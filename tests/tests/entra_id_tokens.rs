@@ -6,9 +6,9 @@
 mod auth_common;
 
 use auth_common::*;
-use mcp_server::auth::entra::EntraConfig;
-use mcp_server::auth::testing::{TestIssuer, TokenShape};
-use mcp_server::auth::{AuthorizationLayer, JwtValidator, TokenValidator};
+use mcp_rs_server::auth::entra::EntraConfig;
+use mcp_rs_server::auth::testing::{TestIssuer, TokenShape};
+use mcp_rs_server::auth::{AuthorizationLayer, JwtValidator, TokenValidator};
 use serde_json::json;
 use tower::Layer;
 
@@ -166,6 +166,6 @@ async fn other_presets_keep_accepting_tokens_without_scope_claims() {
     let token = idp.keycloak("mcp-server").without_claim("scope").sign();
     assert!(matches!(
         v.validate(&token).await,
-        mcp_server::auth::AuthorizationResult::Allow(_)
+        mcp_rs_server::auth::AuthorizationResult::Allow(_)
     ));
 }

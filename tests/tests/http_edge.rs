@@ -3,7 +3,7 @@
 mod http_common;
 
 use http_common::*;
-use mcp_server::transport::http::HttpConfig;
+use mcp_rs_server::transport::http::HttpConfig;
 use serde_json::{Value, json};
 
 fn err(body: &Value) -> (i64, &str) {

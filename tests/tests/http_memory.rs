@@ -6,8 +6,8 @@
 mod http_common;
 
 use http_common::{LATEST, initialize_body, test_server};
-use mcp_server::body::Body;
-use mcp_server::transport::http::{HttpConfig, StreamableHttpService};
+use mcp_rs_server::body::Body;
+use mcp_rs_server::transport::http::{HttpConfig, StreamableHttpService};
 use serde_json::json;
 use tower::ServiceExt;
 

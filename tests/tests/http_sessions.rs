@@ -3,7 +3,7 @@
 mod http_common;
 
 use http_common::*;
-use mcp_server::transport::http::{HttpConfig, InMemorySessionStore, SessionStore};
+use mcp_rs_server::transport::http::{HttpConfig, InMemorySessionStore, SessionStore};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;

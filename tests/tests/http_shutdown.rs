@@ -11,7 +11,7 @@
 mod http_common;
 
 use http_common::{LATEST, initialize, test_server};
-use mcp_server::transport::http::{
+use mcp_rs_server::transport::http::{
     CorsLayer, DEFAULT_GRACE_PERIOD, HttpConfig, StreamableHttpService, serve_listener,
 };
 use std::time::{Duration, Instant};

@@ -5,8 +5,8 @@ mod http_common;
 
 use futures::StreamExt;
 use http_common::*;
-use mcp_server::ServerEvent;
-use mcp_server::transport::http::HttpConfig;
+use mcp_rs_server::ServerEvent;
+use mcp_rs_server::transport::http::HttpConfig;
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 use std::time::Duration;

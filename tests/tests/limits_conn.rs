@@ -3,7 +3,7 @@
 
 mod http_common;
 
-use mcp_server::transport::http::{
+use mcp_rs_server::transport::http::{
     ConnectionLimits, HttpConfig, StreamableHttpService, serve_listener_with,
 };
 use std::net::SocketAddr;

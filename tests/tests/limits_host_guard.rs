@@ -5,7 +5,7 @@ mod http_common;
 
 use axum::routing::get;
 use http::{Request, StatusCode};
-use mcp_server::transport::http::{
+use mcp_rs_server::transport::http::{
     HostGuardLayer, HttpConfig, StreamableHttpService, serve_listener,
 };
 use std::time::Duration;

@@ -1,11 +1,11 @@
-//! `#[mcp_server]` impl blocks registered with `with_handler`, and the macro features beyond
+//! `#[mcp_rs_server]` impl blocks registered with `with_handler`, and the macro features beyond
 //! the user story: typed and optional arguments, `#[schema]` constraints, enum and function
 //! completions, `Params<T>` prompts, typed URI variables, `scopes_any`, injected context.
 
-use mcp_server::completion::CompletionContext;
-use mcp_server::identity::Scopes;
-use mcp_server::prelude::*;
-use mcp_server::transport::memory::{self, MemoryClient};
+use mcp_rs_server::completion::CompletionContext;
+use mcp_rs_server::identity::Scopes;
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::transport::memory::{self, MemoryClient};
 use serde_json::{Value, json};
 use std::sync::Mutex;
 
@@ -50,7 +50,7 @@ struct DigestArgs {
     heading: Option<String>,
 }
 
-#[mcp_server]
+#[mcp_rs_server]
 impl Notes {
     /// Add a note.
     #[mcp_tool(title = "Add note", idempotent = false, open_world = false)]

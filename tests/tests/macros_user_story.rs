@@ -1,9 +1,9 @@
 //! The macros user story (issue 9), served through the in-memory transport: every item is
 //! listed and called with exact results, argument validation errors, completions and scopes.
 
-use mcp_server::identity::Scopes;
-use mcp_server::prelude::*;
-use mcp_server::transport::memory::{self, MemoryClient};
+use mcp_rs_server::identity::Scopes;
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::transport::memory::{self, MemoryClient};
 use serde_json::{Value, json};
 
 /// Add two numbers.

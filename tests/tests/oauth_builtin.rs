@@ -6,17 +6,17 @@
 mod oauth_common;
 
 use base64::Engine as _;
-use mcp_core::schema::CallToolResult;
-use mcp_server::auth::AuthorizationLayer;
-use mcp_server::auth::server::forwarded::ForwardedAuth;
-use mcp_server::auth::server::keys::SigningKeys;
-use mcp_server::auth::server::{AuthServerConfig, AuthServerLayer, UpstreamConfig};
-use mcp_server::auth::testing::TestIssuer;
-use mcp_server::tool::ToolDef;
-use mcp_server::transport::http::{
+use mcp_rs_core::schema::CallToolResult;
+use mcp_rs_server::auth::AuthorizationLayer;
+use mcp_rs_server::auth::server::forwarded::ForwardedAuth;
+use mcp_rs_server::auth::server::keys::SigningKeys;
+use mcp_rs_server::auth::server::{AuthServerConfig, AuthServerLayer, UpstreamConfig};
+use mcp_rs_server::auth::testing::TestIssuer;
+use mcp_rs_server::tool::ToolDef;
+use mcp_rs_server::transport::http::{
     DEFAULT_GRACE_PERIOD, HostGuardLayer, HttpConfig, StreamableHttpService, serve_listener,
 };
-use mcp_server::{RequestContext, Server, ToolError};
+use mcp_rs_server::{RequestContext, Server, ToolError};
 use oauth_common::{
     CHALLENGE, REDIRECT, REDIRECT_ENC, VERIFIER, hidden, location, no_redirects, query_of,
 };
@@ -455,8 +455,8 @@ async fn serve_client_document() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_id_metadata_documents_are_clients_without_registration() {
-    use mcp_server::auth::server::cimd::insecure::InsecureCimdOptions;
-    use mcp_server::auth::server::cimd::{CimdConfig, CimdFetcher};
+    use mcp_rs_server::auth::server::cimd::insecure::InsecureCimdOptions;
+    use mcp_rs_server::auth::server::cimd::{CimdConfig, CimdFetcher};
     let doc_url = serve_client_document().await;
     let s = start(|cfg, origin| {
         // Test-only: the document is served over http from loopback.
@@ -537,7 +537,7 @@ async fn client_id_metadata_documents_are_clients_without_registration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_cap_evicts_unused_clients_instead_of_locking_out() {
-    use mcp_server::auth::server::{InMemoryAuthStore, StoreLimits};
+    use mcp_rs_server::auth::server::{InMemoryAuthStore, StoreLimits};
     let mut limits = StoreLimits::default();
     limits.max_clients = 4;
     let s = start(|cfg, origin| {

@@ -312,10 +312,10 @@ async fn forwarded_user_flow_end_to_end() {
     );
 
     // A token minted by another key set (a forged "our" token) is refused.
-    let forged = mcp_server::auth::server::keys::SigningKeys::generate()
+    let forged = mcp_rs_server::auth::server::keys::SigningKeys::generate()
         .unwrap()
         .mint(
-            &mcp_server::auth::server::keys::AccessTokenClaims::new(&ex.origin, "bob", &ex.url)
+            &mcp_rs_server::auth::server::keys::AccessTokenClaims::new(&ex.origin, "bob", &ex.url)
                 .scope("mcp:read mcp:write"),
         )
         .unwrap();

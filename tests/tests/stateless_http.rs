@@ -2,17 +2,17 @@
 //! its exact HTTP status and JSON-RPC error code.
 
 use futures::StreamExt;
-use mcp_core::schema::{
+use mcp_rs_core::schema::{
     BooleanSchema, CallToolResult, ElicitResult, ElicitationSchema, ReadResourceResult,
     ResourceContents, StringSchema,
 };
-use mcp_server::error::BuildError;
-use mcp_server::protocol::mrtr::{InputRequired, InputResponsesExt, StateSealer};
-use mcp_server::protocol::{CacheHint, CachePolicy, ProtocolOptions};
-use mcp_server::resource::ResourceDef;
-use mcp_server::tool::ToolDef;
-use mcp_server::transport::http::{HttpConfig, StreamableHttpService, serve_listener};
-use mcp_server::{McpError, RequestContext, Server, ServerEvent};
+use mcp_rs_server::error::BuildError;
+use mcp_rs_server::protocol::mrtr::{InputRequired, InputResponsesExt, StateSealer};
+use mcp_rs_server::protocol::{CacheHint, CachePolicy, ProtocolOptions};
+use mcp_rs_server::resource::ResourceDef;
+use mcp_rs_server::tool::ToolDef;
+use mcp_rs_server::transport::http::{HttpConfig, StreamableHttpService, serve_listener};
+use mcp_rs_server::{McpError, RequestContext, Server, ServerEvent};
 use mcp_tests::reply::Reply;
 use mcp_tests::tools::{object, tool};
 use serde_json::{Map, Value, json};
@@ -65,8 +65,8 @@ fn server(options: ProtocolOptions) -> Server {
             }
         }))
         .tool(tool("logs", |ctx| async move {
-            ctx.log(mcp_core::schema::LoggingLevel::Info, "info line").await?;
-            ctx.log(mcp_core::schema::LoggingLevel::Error, "error line").await?;
+            ctx.log(mcp_rs_core::schema::LoggingLevel::Info, "info line").await?;
+            ctx.log(mcp_rs_core::schema::LoggingLevel::Error, "error line").await?;
             Ok(CallToolResult::text("logged"))
         }))
         .tool(tool("progress", |ctx| async move {
@@ -630,7 +630,7 @@ async fn multi_round_requests() {
     let other_key = StateSealer::new([1u8; 32]).unwrap();
     let forged = other_key.seal(
         r#"{"round":1}"#,
-        &mcp_server::protocol::mrtr::StateBinding {
+        &mcp_rs_server::protocol::mrtr::StateBinding {
             method: "tools/call",
             target: "ask",
             principal: None,

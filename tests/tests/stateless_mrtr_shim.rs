@@ -1,14 +1,14 @@
 //! One tool body for both eras: a handler returning `InputRequired` is served to a
 //! handshake-era client with real server→client requests, then re-run with the answers.
 
-use mcp_core::jsonrpc::JsonRpcMessage;
-use mcp_core::schema::{
+use mcp_rs_core::jsonrpc::JsonRpcMessage;
+use mcp_rs_core::schema::{
     CallToolResult, ElicitResult, ElicitationSchema, ListRootsResult, StringSchema,
 };
-use mcp_server::Server;
-use mcp_server::protocol::ProtocolOptions;
-use mcp_server::protocol::mrtr::{InputRequired, InputResponsesExt};
-use mcp_server::transport::memory::{self, MemoryClient};
+use mcp_rs_server::Server;
+use mcp_rs_server::protocol::ProtocolOptions;
+use mcp_rs_server::protocol::mrtr::{InputRequired, InputResponsesExt};
+use mcp_rs_server::transport::memory::{self, MemoryClient};
 use mcp_tests::tools::tool;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -56,8 +56,8 @@ fn server() -> Server {
 /// Answers the server's requests until `call` completes.
 async fn drive(
     client: &MemoryClient,
-    call: tokio::task::JoinHandle<Result<Value, mcp_core::ErrorObject>>,
-) -> (Vec<String>, Result<Value, mcp_core::ErrorObject>) {
+    call: tokio::task::JoinHandle<Result<Value, mcp_rs_core::ErrorObject>>,
+) -> (Vec<String>, Result<Value, mcp_rs_core::ErrorObject>) {
     let mut seen = Vec::new();
     let mut call = call;
     loop {

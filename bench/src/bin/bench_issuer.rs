@@ -2,7 +2,7 @@
 //!
 //! Usage: `bench-issuer [--audience AUD] [--scope SCOPE]`
 //!
-//! Starts `mcp_server::auth::testing::TestIssuer` (OIDC discovery + JWKS on
+//! Starts `mcp_rs_server::auth::testing::TestIssuer` (OIDC discovery + JWKS on
 //! `127.0.0.1:<random port>`), then prints, one per line, and keeps serving until
 //! interrupted:
 //!
@@ -19,7 +19,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use mcp_server::auth::testing::{SigningAlg, TestIssuer};
+use mcp_rs_server::auth::testing::{SigningAlg, TestIssuer};
 
 /// Default audience of the token (what `bench-server --auth-audience` expects).
 const DEFAULT_AUDIENCE: &str = "mcp-bench";

@@ -14,12 +14,12 @@
 //! In protected mode the server binds before it builds the layers, so `--port 0` works: the
 //! line `conformance-server listening on http://127.0.0.1:PORT/mcp` on stderr has the real port.
 
-use mcp_server::Server;
-use mcp_server::auth::{
+use mcp_rs_server::Server;
+use mcp_rs_server::auth::{
     AuthorizationLayer, DiscoveryPolicy, JwksProvider, JwtValidator, OidcDiscovery,
     ProtectedResourceMetadata, ResourceMetadataLayer,
 };
-use mcp_server::transport::http::{
+use mcp_rs_server::transport::http::{
     CorsLayer, DEFAULT_GRACE_PERIOD, HttpConfig, StreamableHttpService, serve_listener,
     shutdown_signal,
 };

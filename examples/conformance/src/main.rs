@@ -17,19 +17,19 @@ mod stateless_fixture;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use mcp_core::schema::{
+use mcp_rs_core::schema::{
     CallToolResult, Content, GetPromptResult, LoggingLevel, PromptMessage, ResourceContents, Role,
 };
-use mcp_server::Server;
-use mcp_server::ToolError;
-use mcp_server::builder::ServerBuilder;
-use mcp_server::completion::StaticCompletions;
-use mcp_server::context::RequestContext;
-use mcp_server::error::McpError;
-use mcp_server::prompt::PromptDef;
-use mcp_server::resource::{ResourceDef, ResourceTemplateDef};
-use mcp_server::tool::ToolDef;
-use mcp_server::transport::http::{HttpConfig, StreamControl, StreamableHttpService};
+use mcp_rs_server::Server;
+use mcp_rs_server::ToolError;
+use mcp_rs_server::builder::ServerBuilder;
+use mcp_rs_server::completion::StaticCompletions;
+use mcp_rs_server::context::RequestContext;
+use mcp_rs_server::error::McpError;
+use mcp_rs_server::prompt::PromptDef;
+use mcp_rs_server::resource::{ResourceDef, ResourceTemplateDef};
+use mcp_rs_server::tool::ToolDef;
+use mcp_rs_server::transport::http::{HttpConfig, StreamControl, StreamableHttpService};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::time::Duration;

@@ -6,18 +6,18 @@
 //! serve handshake-era clients too: the server then performs their input requests as real
 //! server→client requests.
 
-use mcp_core::schema::{
+use mcp_rs_core::schema::{
     BooleanSchema, CallToolResult, CreateMessageRequestParams, CreateMessageResult, ElicitAction,
     ElicitResult, ElicitationSchema, GetPromptResult, ListRootsResult, PromptMessage,
     SamplingMessage, StringSchema,
 };
-use mcp_server::builder::ServerBuilder;
-use mcp_server::context::RequestContext;
-use mcp_server::error::McpError;
-use mcp_server::prompt::PromptDef;
-use mcp_server::protocol::mrtr::{InputRequired, InputResponsesExt};
-use mcp_server::server::ServerEvent;
-use mcp_server::tool::ToolDef;
+use mcp_rs_server::builder::ServerBuilder;
+use mcp_rs_server::context::RequestContext;
+use mcp_rs_server::error::McpError;
+use mcp_rs_server::prompt::PromptDef;
+use mcp_rs_server::protocol::mrtr::{InputRequired, InputResponsesExt};
+use mcp_rs_server::server::ServerEvent;
+use mcp_rs_server::tool::ToolDef;
 use serde_json::{Map, Value, json};
 
 type ToolResult = Result<CallToolResult, McpError>;
@@ -129,7 +129,7 @@ fn diagnostics() -> Vec<ToolDef> {
             "Logs at info level (delivered only when the request set a log level)",
             |ctx| async move {
                 ctx.log(
-                    mcp_core::schema::LoggingLevel::Info,
+                    mcp_rs_core::schema::LoggingLevel::Info,
                     "Diagnostic trace logging activated",
                 )
                 .await?;

@@ -18,13 +18,13 @@
 //! | tool `add_note` | `mcp.write` |
 //! | tool `reset_notes` | `mcp.admin` |
 
-use mcp_server::auth::entra::{DEFAULT_AUTHORITY, DEFAULT_V1_ISSUER_BASE, EntraConfig};
-use mcp_server::auth::server::{AuthServerConfig, AuthServerLayer, UpstreamConfig};
-use mcp_server::auth::{
+use mcp_rs_server::auth::entra::{DEFAULT_AUTHORITY, DEFAULT_V1_ISSUER_BASE, EntraConfig};
+use mcp_rs_server::auth::server::{AuthServerConfig, AuthServerLayer, UpstreamConfig};
+use mcp_rs_server::auth::{
     AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
-use mcp_server::prelude::*;
-use mcp_server::transport::http::{
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::transport::http::{
     CorsLayer, HostGuardLayer, HttpConfig, StreamableHttpService, serve_listener,
 };
 use schemars::JsonSchema;
@@ -201,7 +201,7 @@ fn caller(ctx: &RequestContext) -> Result<&OAuthContext, ToolError> {
         .ok_or_else(|| ToolError::new("no verified identity on this request"))
 }
 
-#[mcp_server]
+#[mcp_rs_server]
 impl Notebook {
     /// Who am I? Returns the subject, calling app, tenant and scopes of the token.
     #[mcp_tool(read_only)]
@@ -353,7 +353,7 @@ pub async fn run(
             shutdown.await;
             mcp.close_all_sessions().await;
         },
-        mcp_server::transport::http::DEFAULT_GRACE_PERIOD,
+        mcp_rs_server::transport::http::DEFAULT_GRACE_PERIOD,
     )
     .await?;
     Ok(())

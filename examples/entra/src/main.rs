@@ -35,7 +35,7 @@ async fn main() {
     if let Err(e) = run(
         config,
         listener,
-        mcp_server::transport::http::shutdown_signal(),
+        mcp_rs_server::transport::http::shutdown_signal(),
     )
     .await
     {

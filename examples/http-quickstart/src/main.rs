@@ -1,14 +1,14 @@
 //! A small MCP server over Streamable HTTP: `cargo run -p http-quickstart`, then connect an
 //! MCP client to `http://127.0.0.1:8000/mcp`. See README.md.
 
-use mcp_core::schema::{CallToolResult, PromptMessage, ResourceContents};
-use mcp_server::Server;
-use mcp_server::ToolError;
-use mcp_server::context::RequestContext;
-use mcp_server::prompt::PromptDef;
-use mcp_server::resource::{ResourceDef, ResourceTemplateDef};
-use mcp_server::tool::ToolDef;
-use mcp_server::transport::http::{HttpConfig, StreamableHttpService};
+use mcp_rs_core::schema::{CallToolResult, PromptMessage, ResourceContents};
+use mcp_rs_server::Server;
+use mcp_rs_server::ToolError;
+use mcp_rs_server::context::RequestContext;
+use mcp_rs_server::prompt::PromptDef;
+use mcp_rs_server::resource::{ResourceDef, ResourceTemplateDef};
+use mcp_rs_server::tool::ToolDef;
+use mcp_rs_server::transport::http::{HttpConfig, StreamableHttpService};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -160,7 +160,7 @@ fn build_server(notes: Arc<Notes>) -> Server {
                         let title = vars.get("title").cloned().unwrap_or_default();
                         match notes.lock().get(&title) {
                             Some(body) => Ok(ResourceContents::text(uri, Some("text/plain".to_owned()), body.clone())),
-                            None => Err(mcp_server::error::McpError::resource_not_found(&uri)),
+                            None => Err(mcp_rs_server::error::McpError::resource_not_found(&uri)),
                         }
                     }
                 }),
@@ -204,7 +204,7 @@ fn parse_addr() -> Result<String, String> {
 #[tokio::main]
 async fn main() {
     // Logs go to stderr; RUST_LOG overrides the default filter.
-    mcp_server::logging::init("info");
+    mcp_rs_server::logging::init("info");
     let addr = match parse_addr() {
         Ok(a) => a,
         Err(e) => {

@@ -15,12 +15,12 @@
 //! [`AuthorizationLayer`] (bearer token → [`OAuthContext`]) → the MCP service, whose dispatcher
 //! checks each item's scopes and answers `403 insufficient_scope` when the token lacks one.
 
-use mcp_server::auth::keycloak::KeycloakConfig;
-use mcp_server::auth::{
+use mcp_rs_server::auth::keycloak::KeycloakConfig;
+use mcp_rs_server::auth::{
     AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
-use mcp_server::prelude::*;
-use mcp_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::future::Future;
@@ -171,7 +171,7 @@ fn caller(ctx: &RequestContext) -> Result<&OAuthContext, ToolError> {
         .ok_or_else(|| ToolError::new("no verified identity on this request"))
 }
 
-#[mcp_server]
+#[mcp_rs_server]
 impl Notebook {
     /// Who am I? Returns the subject, client and scopes of the access token (any valid token).
     #[mcp_tool(read_only)]
@@ -306,7 +306,7 @@ pub async fn run(
             shutdown.await;
             mcp.close_all_sessions().await;
         },
-        mcp_server::transport::http::DEFAULT_GRACE_PERIOD,
+        mcp_rs_server::transport::http::DEFAULT_GRACE_PERIOD,
     )
     .await?;
     Ok(())

@@ -9,7 +9,7 @@
 //! {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}
 //! ```
 
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 /// Add two numbers.
 #[mcp_tool]

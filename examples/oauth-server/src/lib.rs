@@ -20,14 +20,14 @@
 //! [`AuthServerLayer`] (metadata, `/register`, `/authorize`, `/consent`, `/token`,
 //! `/jwks.json`) → [`AuthorizationLayer`] → the MCP service.
 
-use mcp_server::auth::server::forwarded::ForwardedAuth;
-use mcp_server::auth::server::keys::SigningKeys;
-use mcp_server::auth::server::{AuthServerConfig, AuthServerLayer};
-use mcp_server::auth::{
+use mcp_rs_server::auth::server::forwarded::ForwardedAuth;
+use mcp_rs_server::auth::server::keys::SigningKeys;
+use mcp_rs_server::auth::server::{AuthServerConfig, AuthServerLayer};
+use mcp_rs_server::auth::{
     AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
-use mcp_server::prelude::*;
-use mcp_server::transport::http::{
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::transport::http::{
     CorsLayer, HostGuardLayer, HttpConfig, StreamableHttpService, serve_listener,
 };
 use schemars::JsonSchema;
@@ -266,7 +266,7 @@ fn caller(ctx: &RequestContext) -> Result<&OAuthContext, ToolError> {
         .ok_or_else(|| ToolError::new("no verified identity on this request"))
 }
 
-#[mcp_server]
+#[mcp_rs_server]
 impl Notebook {
     /// Who am I? The subject, client and scopes of the access token.
     #[mcp_tool(read_only)]
@@ -372,7 +372,7 @@ pub async fn run(
             shutdown.await;
             mcp.close_all_sessions().await;
         },
-        mcp_server::transport::http::DEFAULT_GRACE_PERIOD,
+        mcp_rs_server::transport::http::DEFAULT_GRACE_PERIOD,
     )
     .await?;
     Ok(())

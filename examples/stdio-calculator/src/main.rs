@@ -14,11 +14,11 @@
 //!
 //! Logs go to stderr (`RUST_LOG=debug` for more); stdout carries only protocol messages.
 
-use mcp_server::completion::StaticCompletions;
-use mcp_server::prelude::*;
-use mcp_server::prompt::PromptDef;
-use mcp_server::resource::{ResourceDef, ResourceTemplateDef};
-use mcp_server::tool::ToolDef;
+use mcp_rs_server::completion::StaticCompletions;
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::prompt::PromptDef;
+use mcp_rs_server::resource::{ResourceDef, ResourceTemplateDef};
+use mcp_rs_server::tool::ToolDef;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -158,7 +158,7 @@ fn server() -> Server {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Logs go to stderr (stdout carries the protocol); RUST_LOG overrides the default filter.
-    mcp_server::logging::init("warn");
+    mcp_rs_server::logging::init("warn");
     server().serve_stdio().await?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! MCP message types, one module per area, re-exported flat: `use mcp_core::schema::*`.
+//! MCP message types, one module per area, re-exported flat: `use mcp_rs_core::schema::*`.
 //!
 //! Every struct covers protocol versions 2024-11-05 through 2026-07-28: fields that only
 //! exist in some versions are `Option`s and are omitted when `None`, so a value parsed from

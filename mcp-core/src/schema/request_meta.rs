@@ -11,7 +11,7 @@ use super::logging::LoggingLevel;
 /// Other members are kept in `extra`.
 ///
 /// ```
-/// use mcp_core::schema::RequestMeta;
+/// use mcp_rs_core::schema::RequestMeta;
 /// use serde_json::json;
 ///
 /// let meta = json!({

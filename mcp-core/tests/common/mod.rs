@@ -18,7 +18,7 @@ pub fn spec_dir() -> PathBuf {
         dir.join("2026-07-28/schema.json").is_file(),
         "MCP spec folder not found: looked for {}/2026-07-28/schema.json. Set {SPEC_DIR_ENV} to the \
          folder that holds <version>/schema.json and 2026-07-28/examples/ (e.g. \
-         `{SPEC_DIR_ENV}=/path/to/shared/spec cargo test -p mcp-core`).",
+         `{SPEC_DIR_ENV}=/path/to/shared/spec cargo test -p mcp-rs-core`).",
         dir.display()
     );
     dir

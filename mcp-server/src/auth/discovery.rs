@@ -229,7 +229,7 @@ impl OidcDiscovery {
                 continue;
             };
             if normalize_issuer(&meta.issuer) != key {
-                tracing::warn!(target: "mcp_server::auth", url, "discovered issuer does not match");
+                tracing::warn!(target: "mcp_rs_server::auth", url, "discovered issuer does not match");
                 error = DiscoveryError::IssuerMismatch;
                 continue;
             }

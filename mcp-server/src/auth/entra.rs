@@ -15,7 +15,7 @@
 //!   token (401 `invalid_token`, "The token is not an access token").
 //!
 //! ```
-//! use mcp_server::auth::entra::EntraConfig;
+//! use mcp_rs_server::auth::entra::EntraConfig;
 //! let validator = EntraConfig::new("11111111-2222-3333-4444-555555555555", "api-client-id")
 //!     .accept_v1(true)
 //!     .validator()

@@ -248,12 +248,12 @@ impl JwksProvider {
         s.generation += 1;
         match result {
             Ok((keys, ttl)) => {
-                tracing::debug!(target: "mcp_server::auth", keys = keys.len(), "JWKS refreshed");
+                tracing::debug!(target: "mcp_rs_server::auth", keys = keys.len(), "JWKS refreshed");
                 s.keys = Some(Arc::new(keys));
                 s.expires_at = Some(now + ttl);
             }
             Err(why) => {
-                tracing::warn!(target: "mcp_server::auth", reason = why, "JWKS fetch failed; keeping the last good key set");
+                tracing::warn!(target: "mcp_rs_server::auth", reason = why, "JWKS fetch failed; keeping the last good key set");
             }
         }
     }

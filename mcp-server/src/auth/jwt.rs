@@ -123,7 +123,7 @@ struct Inner {
 /// allow-list, and `sub`. Verified tokens are cached by SHA-256 hash until they expire.
 ///
 /// ```
-/// use mcp_server::auth::{JwksProvider, JwtValidator, ScopeClaim};
+/// use mcp_rs_server::auth::{JwksProvider, JwtValidator, ScopeClaim};
 /// let validator = JwtValidator::builder()
 ///     .jwks(JwksProvider::new("https://idp.example.com/realms/mcp/protocol/openid-connect/certs"))
 ///     .issuer("https://idp.example.com/realms/mcp")

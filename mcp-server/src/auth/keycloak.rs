@@ -6,7 +6,7 @@
 //! audience is added by an audience mapper on the client scope.
 //!
 //! ```
-//! use mcp_server::auth::keycloak::KeycloakConfig;
+//! use mcp_rs_server::auth::keycloak::KeycloakConfig;
 //! let validator = KeycloakConfig::new("http://localhost:8180/realms/mcp", "mcp-server")
 //!     .extra_issuer("http://keycloak:8080/realms/mcp")
 //!     .validator()

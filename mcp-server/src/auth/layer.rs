@@ -33,9 +33,9 @@ use tower::Service;
 /// # Example
 /// ```
 /// use http::{Request, Response};
-/// use mcp_server::auth::{AuthorizationLayer, StaticKeyValidator};
-/// use mcp_server::body::Body;
-/// use mcp_server::identity::OAuthContext;
+/// use mcp_rs_server::auth::{AuthorizationLayer, StaticKeyValidator};
+/// use mcp_rs_server::body::Body;
+/// use mcp_rs_server::identity::OAuthContext;
 /// use std::sync::Arc;
 /// use tower::{Layer, ServiceExt};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {

@@ -19,7 +19,7 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
 /// between the host and the path, and a trailing `/` of the path is dropped.
 ///
 /// ```
-/// use mcp_server::auth::metadata_url_for;
+/// use mcp_rs_server::auth::metadata_url_for;
 /// assert_eq!(
 ///     metadata_url_for("https://api.example.com/mcp").unwrap(),
 ///     "https://api.example.com/.well-known/oauth-protected-resource/mcp"
@@ -291,8 +291,8 @@ impl ProtectedResourceMetadata {
 /// the root, at `/.well-known/oauth-protected-resource`.
 ///
 /// ```
-/// use mcp_server::auth::{ProtectedResourceMetadata, ResourceMetadataLayer};
-/// use mcp_server::body::Body;
+/// use mcp_rs_server::auth::{ProtectedResourceMetadata, ResourceMetadataLayer};
+/// use mcp_rs_server::body::Body;
 /// use http::{Request, Response};
 /// use tower::{Layer, ServiceExt};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {

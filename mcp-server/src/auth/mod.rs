@@ -22,14 +22,14 @@
 //! [`AuthorizationLayer`] → the MCP service.
 //!
 //! Every allow/deny decision is logged through `tracing` under the target
-//! `mcp_server::auth::audit` with the subject, client and reason; tokens never appear in logs.
+//! `mcp_rs_server::auth::audit` with the subject, client and reason; tokens never appear in logs.
 //!
 //! # Example
 //! ```
-//! use mcp_server::auth::{AuthorizationLayer, ProtectedResourceMetadata,
+//! use mcp_rs_server::auth::{AuthorizationLayer, ProtectedResourceMetadata,
 //!     ResourceMetadataLayer, StaticKeyValidator};
-//! use mcp_server::body::Body;
-//! use mcp_server::identity::OAuthContext;
+//! use mcp_rs_server::body::Body;
+//! use mcp_rs_server::identity::OAuthContext;
 //! use std::sync::Arc;
 //! use http::{Request, Response};
 //! use tower::{ServiceBuilder, ServiceExt};
@@ -132,13 +132,13 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Structured allow/deny events (target `mcp_server::auth::audit`). Never logs a token.
+/// Structured allow/deny events (target `mcp_rs_server::auth::audit`). Never logs a token.
 pub(crate) mod audit {
     use crate::identity::OAuthContext;
 
     pub(crate) fn allowed(ctx: &OAuthContext) {
         tracing::info!(
-            target: "mcp_server::auth::audit",
+            target: "mcp_rs_server::auth::audit",
             decision = "allow",
             subject = %ctx.subject,
             client = ctx.client_id.as_deref().unwrap_or(""),
@@ -159,7 +159,7 @@ pub(crate) mod audit {
             return;
         };
         tracing::info!(
-            target: "mcp_server::auth::audit",
+            target: "mcp_rs_server::auth::audit",
             decision = "deny",
             subject = subject.unwrap_or(""),
             client = client.unwrap_or(""),

@@ -31,8 +31,8 @@
 //! slow); EC keys are generated per rotation.
 //!
 //! ```
-//! use mcp_server::auth::testing::TestIssuer;
-//! use mcp_server::auth::{AuthorizationResult, JwtValidator, TokenValidator};
+//! use mcp_rs_server::auth::testing::TestIssuer;
+//! use mcp_rs_server::auth::{AuthorizationResult, JwtValidator, TokenValidator};
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
 //! let idp = TestIssuer::start().await.unwrap();
 //! let validator = JwtValidator::builder()

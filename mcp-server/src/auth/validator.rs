@@ -150,8 +150,8 @@ impl<T: TokenValidator + ?Sized> TokenValidator for Box<T> {
 /// A validator from an async closure taking the token.
 ///
 /// ```
-/// use mcp_server::auth::{validator_fn, AuthorizationResult, TokenValidator};
-/// use mcp_server::identity::{OAuthContext, Scopes};
+/// use mcp_rs_server::auth::{validator_fn, AuthorizationResult, TokenValidator};
+/// use mcp_rs_server::identity::{OAuthContext, Scopes};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let v = validator_fn(|token: String| async move {
 ///     if token == "let-me-in" {

@@ -4,9 +4,9 @@ use super::RequestContext;
 use crate::identity::OAuthContext;
 use crate::protocol::TraceContext;
 use crate::session::Session;
-use mcp_core::ProtocolVersion;
-use mcp_core::jsonrpc::RequestId;
-use mcp_core::schema::{
+use mcp_rs_core::ProtocolVersion;
+use mcp_rs_core::jsonrpc::RequestId;
+use mcp_rs_core::schema::{
     ClientCapabilities, Implementation, InputResponse, InputResponses, LoggingLevel, Meta,
     ProgressToken,
 };

@@ -12,9 +12,9 @@ use crate::protocol::TraceContext;
 use crate::server::ServerInner;
 use crate::session::MessageSink;
 use crate::session::{PeerInfo, Session};
-use mcp_core::ProtocolVersion;
-use mcp_core::jsonrpc::RequestId;
-use mcp_core::schema::{InputResponses, LoggingLevel, Meta, ProgressToken};
+use mcp_rs_core::ProtocolVersion;
+use mcp_rs_core::jsonrpc::RequestId;
+use mcp_rs_core::schema::{InputResponses, LoggingLevel, Meta, ProgressToken};
 use std::fmt;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -33,9 +33,9 @@ pub enum ElicitResponse<T> {
 /// Per-request data handed to every handler. Cheap to clone.
 ///
 /// ```
-/// use mcp_server::prelude::*;
-/// use mcp_server::tool::ToolDef;
-/// use mcp_server::transport::memory;
+/// use mcp_rs_server::prelude::*;
+/// use mcp_rs_server::tool::ToolDef;
+/// use mcp_rs_server::transport::memory;
 /// use serde_json::{Map, Value, json};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -3,9 +3,9 @@
 use super::RequestContext;
 use crate::error::McpError;
 use crate::session::MessageSink;
-use mcp_core::jsonrpc::JsonRpcMessage;
-use mcp_core::method;
-use mcp_core::schema::{
+use mcp_rs_core::jsonrpc::JsonRpcMessage;
+use mcp_rs_core::method;
+use mcp_rs_core::schema::{
     LoggingLevel, LoggingMessageNotificationParams, ProgressNotificationParams,
 };
 use serde_json::Value;

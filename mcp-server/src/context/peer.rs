@@ -5,9 +5,9 @@ use super::{ElicitResponse, RequestContext};
 use crate::error::{ErrorKind, McpError};
 use crate::session::MessageSink;
 use crate::session::Pending;
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_core::method;
-use mcp_core::schema::{
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::method;
+use mcp_rs_core::schema::{
     ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitAction,
     ElicitResult, ListRootsResult, Root,
 };

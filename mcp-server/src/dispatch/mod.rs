@@ -9,9 +9,9 @@ use crate::protocol::TraceContext;
 use crate::server::{Exchange, Outcome, Server};
 use crate::session::PeerInfo;
 use futures::FutureExt as _;
-use mcp_core::jsonrpc::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RequestId};
-use mcp_core::schema::CallToolResult;
-use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion, method};
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RequestId};
+use mcp_rs_core::schema::CallToolResult;
+use mcp_rs_core::{ErrorCode, ErrorObject, ProtocolVersion, method};
 use serde_json::{Map, Value};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -237,7 +237,7 @@ fn context_for(
         ),
         None => (
             meta.as_ref()
-                .and_then(|m| m.get(mcp_core::meta::PROGRESS_TOKEN))
+                .and_then(|m| m.get(mcp_rs_core::meta::PROGRESS_TOKEN))
                 .and_then(|v| serde_json::from_value(v.clone()).ok()),
             meta.as_ref().and_then(TraceContext::from_meta),
             None,

@@ -7,7 +7,7 @@ use crate::error::{ErrorKind, McpError};
 use crate::handler;
 use crate::protocol::mrtr::{is_multi_round, missing_capabilities, missing_capability_error};
 use crate::server::Server;
-use mcp_core::schema::{
+use mcp_rs_core::schema::{
     ClientCapabilities, InputRequest, InputRequiredResult, InputResponse, InputResponses,
 };
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@ use crate::completion::{CompletionContext, CompletionProvider, CompletionTarget}
 use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::server::Server;
-use mcp_core::schema::{CompleteRequestParams, CompleteResult, Completion, CompletionReference};
+use mcp_rs_core::schema::{CompleteRequestParams, CompleteResult, Completion, CompletionReference};
 use serde_json::Value;
 use std::sync::Arc;
 

@@ -4,8 +4,8 @@
 use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::server::Server;
-use mcp_core::method;
-use mcp_core::schema::{DiscoverResult, ResultType};
+use mcp_rs_core::method;
+use mcp_rs_core::schema::{DiscoverResult, ResultType};
 use serde_json::Value;
 
 /// `server/discover` through dispatch.

@@ -5,8 +5,8 @@ use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::server::Server;
 use crate::session::PeerInfo;
-use mcp_core::schema::{InitializeRequestParams, InitializeResult, SetLevelRequestParams};
-use mcp_core::{ErrorObject, ProtocolVersion};
+use mcp_rs_core::schema::{InitializeRequestParams, InitializeResult, SetLevelRequestParams};
+use mcp_rs_core::{ErrorObject, ProtocolVersion};
 use serde_json::Value;
 
 /// The version the server answers `requested` with: the requested one when it is a

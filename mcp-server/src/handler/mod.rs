@@ -12,7 +12,7 @@ use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::scope::ScopeRequirement;
 use crate::server::{Server, ServerInner};
-use mcp_core::method;
+use mcp_rs_core::method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -92,7 +92,7 @@ pub(crate) fn visible(
 
 /// The `cursor` of a paginated request.
 pub(crate) fn cursor(params: Option<Value>) -> Result<Option<String>, McpError> {
-    let p: mcp_core::schema::PaginatedRequestParams = parse(params)?;
+    let p: mcp_rs_core::schema::PaginatedRequestParams = parse(params)?;
     Ok(p.cursor)
 }
 

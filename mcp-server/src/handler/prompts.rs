@@ -4,7 +4,7 @@ use super::{check_scopes, cursor, parse, to_value, visible};
 use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::server::Server;
-use mcp_core::schema::GetPromptRequestParams;
+use mcp_rs_core::schema::GetPromptRequestParams;
 use serde_json::{Map, Value, json};
 
 pub(crate) fn list(

@@ -5,8 +5,8 @@ use super::{check_scopes, cursor, parse, to_value, visible};
 use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::server::Server;
-use mcp_core::ErrorObject;
-use mcp_core::schema::{
+use mcp_rs_core::ErrorObject;
+use mcp_rs_core::schema::{
     ReadResourceRequestParams, SubscribeRequestParams, UnsubscribeRequestParams,
 };
 use serde_json::{Map, Value, json};

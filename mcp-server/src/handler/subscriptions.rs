@@ -16,12 +16,12 @@
 use crate::context::RequestContext;
 use crate::error::{ErrorKind, McpError};
 use crate::server::{Server, ServerEvent};
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_core::schema::{
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::schema::{
     ServerCapabilities, SubscriptionFilter, SubscriptionsAcknowledgedNotificationParams,
     SubscriptionsListenRequestParams, SubscriptionsListenResult, subscription_meta,
 };
-use mcp_core::{ErrorObject, method};
+use mcp_rs_core::{ErrorObject, method};
 use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;

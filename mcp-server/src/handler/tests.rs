@@ -12,8 +12,8 @@ use crate::server::{Exchange, Outcome};
 use crate::tool::ToolDef;
 use crate::transport::memory::{self, MemoryClient};
 use async_trait::async_trait;
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_core::schema::{CreateMessageRequestParams, ElicitAction, SamplingMessage};
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::schema::{CreateMessageRequestParams, ElicitAction, SamplingMessage};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,7 +131,7 @@ async fn initialize_echoes_a_supported_version() {
     );
     assert_eq!(
         client.session().protocol_version(),
-        Some(mcp_core::ProtocolVersion::V2025_06_18)
+        Some(mcp_rs_core::ProtocolVersion::V2025_06_18)
     );
     assert_eq!(
         client.session().client_info().unwrap().name,
@@ -588,7 +588,7 @@ async fn missing_resource_is_32002_with_uri() {
 async fn missing_resource_in_the_stateless_era_is_32602() {
     let server = calculator().build();
     let env = crate::protocol::StatelessEnvelope {
-        protocol_version: mcp_core::ProtocolVersion::V2026_07_28,
+        protocol_version: mcp_rs_core::ProtocolVersion::V2026_07_28,
         client_capabilities: Default::default(),
         client_info: None,
         log_level: None,
@@ -1146,7 +1146,7 @@ async fn peer_errors_and_timeouts() {
     client
         .respond_error(
             r.id,
-            mcp_core::ErrorObject::invalid_params("no roots for you"),
+            mcp_rs_core::ErrorObject::invalid_params("no roots for you"),
         )
         .await;
     let e = call.await.unwrap().unwrap_err();

@@ -1,11 +1,11 @@
 //! Arguments, read per call from the request.
 
 use crate::error::McpError;
-use mcp_core::schema::JsonObject;
+use mcp_rs_core::schema::JsonObject;
 
 use super::UriVars;
 use crate::tool::Params;
-use mcp_core::schema::CallToolResult;
+use mcp_rs_core::schema::CallToolResult;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -2,14 +2,14 @@
 
 use crate::context::RequestContext;
 use crate::error::McpError;
-use mcp_core::schema::JsonObject;
+use mcp_rs_core::schema::JsonObject;
 
 use super::UriVars;
 use crate::prompt::PromptHandler;
 use crate::resource::{ResourceHandler, ResourceTemplateHandler};
 use crate::tool::ToolHandler;
 use async_trait::async_trait;
-use mcp_core::schema::{CallToolResult, GetPromptResult, ReadResourceResult};
+use mcp_rs_core::schema::{CallToolResult, GetPromptResult, ReadResourceResult};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;

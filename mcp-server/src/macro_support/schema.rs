@@ -1,10 +1,10 @@
 //! Schemas, generated once when the server is built.
 
-use mcp_core::schema::JsonObject;
+use mcp_rs_core::schema::JsonObject;
 
 use super::{CompletionProviderRef, prompt_argument};
 use crate::completion::StaticCompletions;
-use mcp_core::schema::PromptArgument;
+use mcp_rs_core::schema::PromptArgument;
 use schemars::JsonSchema;
 use serde_json::Value;
 use std::sync::Arc;

@@ -4,14 +4,14 @@
 use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::tool::ToolDef;
-use mcp_core::schema::JsonObject;
+use mcp_rs_core::schema::JsonObject;
 
 use super::CompletionProviderRef;
 use crate::prompt::PromptHandler;
 use crate::resource::{ResourceHandler, ResourceTemplateHandler};
 use crate::scope::ScopeRequirement;
 use crate::tool::ToolHandler;
-use mcp_core::schema::{
+use mcp_rs_core::schema::{
     Icon, IconTheme, Prompt, PromptArgument, Resource, ResourceTemplate, Tool, ToolAnnotations,
 };
 use serde_json::Value;

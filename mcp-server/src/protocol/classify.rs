@@ -20,8 +20,8 @@ use super::ProtocolOptions;
 use super::headers::check_standard_headers;
 use super::stateless::{merge_missing, missing_members};
 use http::{HeaderMap, StatusCode};
-use mcp_core::jsonrpc::{Incoming, JsonRpcMessage, JsonRpcRequest};
-use mcp_core::{ErrorObject, ProtocolVersion, RequestId, meta};
+use mcp_rs_core::jsonrpc::{Incoming, JsonRpcMessage, JsonRpcRequest};
+use mcp_rs_core::{ErrorObject, ProtocolVersion, RequestId, meta};
 use serde_json::{Value, json};
 
 /// The header naming the protocol version.
@@ -222,7 +222,7 @@ fn handshake(
 
 fn stateless_off(options: &ProtocolOptions, id: Option<RequestId>, requested: &str) -> Rejection {
     let served: Vec<ProtocolVersion> = if options.handshake_enabled() {
-        ProtocolVersion::of_era(mcp_core::Era::Handshake).collect()
+        ProtocolVersion::of_era(mcp_rs_core::Era::Handshake).collect()
     } else {
         Vec::new()
     };
@@ -264,7 +264,7 @@ fn read_version_header(headers: &HeaderMap) -> Header<'_> {
 mod tests {
     use super::*;
     use http::HeaderValue;
-    use mcp_core::jsonrpc::parse;
+    use mcp_rs_core::jsonrpc::parse;
     use serde_json::json;
 
     fn h(v: Option<&str>) -> HeaderMap {

@@ -22,7 +22,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
-use mcp_core::ErrorObject;
+use mcp_rs_core::ErrorObject;
 use serde_json::{Map, Value, json};
 use std::fmt;
 
@@ -336,7 +336,7 @@ impl<'a> IntoIterator for &'a ParamHeaders {
 /// # Errors
 /// The first invalid declaration.
 pub(crate) fn validate_tool_headers(
-    tool: &mcp_core::schema::Tool,
+    tool: &mcp_rs_core::schema::Tool,
 ) -> Result<ParamHeaders, InvalidHeaderDeclaration> {
     let mut params = Vec::new();
     visit_object(&tool.input_schema, "", Some(&[]), &mut params)?;

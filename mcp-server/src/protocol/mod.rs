@@ -20,8 +20,8 @@ pub use headers::{InvalidHeaderDeclaration, ParamHeaders};
 pub use stateless::StatelessEnvelope;
 pub use trace::TraceContext;
 
-use mcp_core::ProtocolVersion;
-use mcp_core::schema::CacheScope;
+use mcp_rs_core::ProtocolVersion;
+use mcp_rs_core::schema::CacheScope;
 use mrtr::StateSealer;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -89,7 +89,7 @@ fn duration_ms(d: Duration) -> u64 {
 /// default. The default default is [`CacheHint::NO_STORE`].
 ///
 /// ```
-/// use mcp_server::protocol::{CacheHint, CachePolicy};
+/// use mcp_rs_server::protocol::{CacheHint, CachePolicy};
 /// use std::time::Duration;
 ///
 /// let policy = CachePolicy::new()
@@ -161,8 +161,8 @@ impl CachePolicy {
 /// Era switches and stateless-era settings of a server.
 ///
 /// ```
-/// use mcp_server::protocol::ProtocolOptions;
-/// use mcp_server::protocol::mrtr::StateSealer;
+/// use mcp_rs_server::protocol::ProtocolOptions;
+/// use mcp_rs_server::protocol::mrtr::StateSealer;
 ///
 /// let key = [42u8; 32]; // load a real secret from configuration
 /// let options = ProtocolOptions::default()
@@ -190,7 +190,7 @@ impl Default for ProtocolOptions {
         ProtocolOptions {
             stateless: true,
             handshake: true,
-            stateless_versions: ProtocolVersion::of_era(mcp_core::Era::Stateless).collect(),
+            stateless_versions: ProtocolVersion::of_era(mcp_rs_core::Era::Stateless).collect(),
             sealer: StateSealer::random(),
             cache: CachePolicy::default(),
             max_input_rounds: 8,

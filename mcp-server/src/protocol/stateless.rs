@@ -15,11 +15,11 @@
 //! A retried multi-round request also carries `params.inputResponses` and
 //! `params.requestState` ([`mrtr`](super::mrtr)).
 
-use mcp_core::meta;
-use mcp_core::schema::{
+use mcp_rs_core::meta;
+use mcp_rs_core::schema::{
     ClientCapabilities, Implementation, InputResponse, InputResponses, LoggingLevel, ProgressToken,
 };
-use mcp_core::{ErrorObject, ProtocolVersion, RequestId};
+use mcp_rs_core::{ErrorObject, ProtocolVersion, RequestId};
 use serde_json::{Map, Value, json};
 
 /// The longest `tracestate` kept (W3C: at most 32 list members of bounded size).

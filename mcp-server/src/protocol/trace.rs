@@ -1,6 +1,6 @@
 //! [`TraceContext`]: W3C trace context carried in a request's `_meta`.
 
-use mcp_core::schema::Meta;
+use mcp_rs_core::schema::Meta;
 use serde_json::Value;
 
 /// W3C trace context propagated in `_meta` (`traceparent`, `tracestate`, `baggage`).
@@ -20,9 +20,9 @@ impl TraceContext {
     pub fn from_meta(meta: &Meta) -> Option<Self> {
         let get = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
         let t = TraceContext {
-            traceparent: get(mcp_core::meta::TRACEPARENT),
-            tracestate: get(mcp_core::meta::TRACESTATE),
-            baggage: get(mcp_core::meta::BAGGAGE),
+            traceparent: get(mcp_rs_core::meta::TRACEPARENT),
+            tracestate: get(mcp_rs_core::meta::TRACESTATE),
+            baggage: get(mcp_rs_core::meta::BAGGAGE),
         };
         (t != TraceContext::default()).then_some(t)
     }

@@ -184,7 +184,7 @@ impl Registry {
         cursor: Option<&str>,
         limit: usize,
         keep: impl FnMut(&Arc<ToolEntry>) -> bool,
-    ) -> Result<Page<mcp_core::schema::Tool>, crate::McpError> {
+    ) -> Result<Page<mcp_rs_core::schema::Tool>, crate::McpError> {
         let after = cursor.map(|c| codec.decode("tools", c)).transpose()?;
         let (items, last) = page(&read(&self.tools), after.as_deref(), limit, keep, |e| {
             e.def.tool.clone()
@@ -227,7 +227,7 @@ impl Registry {
         cursor: Option<&str>,
         limit: usize,
         keep: impl FnMut(&Arc<ResourceDef>) -> bool,
-    ) -> Result<Page<mcp_core::schema::Resource>, crate::McpError> {
+    ) -> Result<Page<mcp_rs_core::schema::Resource>, crate::McpError> {
         let after = cursor.map(|c| codec.decode("resources", c)).transpose()?;
         let (items, last) = page(&read(&self.resources), after.as_deref(), limit, keep, |d| {
             d.resource.clone()
@@ -299,7 +299,7 @@ impl Registry {
         cursor: Option<&str>,
         limit: usize,
         keep: impl FnMut(&Arc<TemplateEntry>) -> bool,
-    ) -> Result<Page<mcp_core::schema::ResourceTemplate>, crate::McpError> {
+    ) -> Result<Page<mcp_rs_core::schema::ResourceTemplate>, crate::McpError> {
         let after = cursor.map(|c| codec.decode("templates", c)).transpose()?;
         let (items, last) = page(
             &read(&self.templates).by_text,
@@ -346,7 +346,7 @@ impl Registry {
         cursor: Option<&str>,
         limit: usize,
         keep: impl FnMut(&Arc<PromptDef>) -> bool,
-    ) -> Result<Page<mcp_core::schema::Prompt>, crate::McpError> {
+    ) -> Result<Page<mcp_rs_core::schema::Prompt>, crate::McpError> {
         let after = cursor.map(|c| codec.decode("prompts", c)).transpose()?;
         let (items, last) = page(&read(&self.prompts), after.as_deref(), limit, keep, |d| {
             d.prompt.clone()

@@ -5,9 +5,9 @@
 //! — once per stdio process, once per `Mcp-Session-Id` over HTTP — and filled by `initialize`.
 //! It is deliberately small: an idle session costs a few hundred bytes plus its typed values.
 
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_core::schema::{ClientCapabilities, Implementation, LoggingLevel};
-use mcp_core::{ErrorObject, ProtocolVersion};
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::schema::{ClientCapabilities, Implementation, LoggingLevel};
+use mcp_rs_core::{ErrorObject, ProtocolVersion};
 use serde_json::Value;
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
@@ -224,8 +224,8 @@ impl Session {
     /// A clone of the value of type `T` stored in the session.
     ///
     /// ```
-    /// # let server = mcp_server::Server::builder().build();
-    /// # let session = server.create_session(std::sync::Arc::new(mcp_server::session::NullSink));
+    /// # let server = mcp_rs_server::Server::builder().build();
+    /// # let session = server.create_session(std::sync::Arc::new(mcp_rs_server::session::NullSink));
     /// #[derive(Clone, Debug, PartialEq)]
     /// struct Cart(Vec<String>);
     /// session.insert(Cart(vec!["apple".into()]));

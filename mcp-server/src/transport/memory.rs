@@ -1,9 +1,9 @@
 //! An in-process transport for tests: a [`MemoryClient`] talks to a [`Server`] without I/O.
 //!
 //! ```
-//! use mcp_server::prelude::*;
-//! use mcp_server::tool::ToolDef;
-//! use mcp_server::transport::memory;
+//! use mcp_rs_server::prelude::*;
+//! use mcp_rs_server::tool::ToolDef;
+//! use mcp_rs_server::transport::memory;
 //! use serde_json::json;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -20,8 +20,8 @@
 use crate::identity::OAuthContext;
 use crate::server::{Exchange, Outcome, Server};
 use crate::session::Session;
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_core::{ErrorObject, ProtocolVersion};
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::{ErrorObject, ProtocolVersion};
 use serde_json::{Value, json};
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -130,10 +130,10 @@ impl MemoryClient {
             Outcome::Reply(JsonRpcMessage::Response(r)) => Ok(r.result),
             Outcome::Reply(JsonRpcMessage::Error(e)) => Err(e.error),
             Outcome::Reply(other) => Err(ErrorObject::new(
-                mcp_core::ErrorCode(0),
+                mcp_rs_core::ErrorCode(0),
                 format!("unexpected reply {other:?}"),
             )),
-            Outcome::NoReply => Err(ErrorObject::new(mcp_core::ErrorCode(0), "no reply")),
+            Outcome::NoReply => Err(ErrorObject::new(mcp_rs_core::ErrorCode(0), "no reply")),
             Outcome::Forbidden { required, .. } => {
                 Err(crate::McpError::insufficient_scope(required).to_error_object())
             }

@@ -10,8 +10,8 @@
 
 use crate::server::{Exchange, Outcome, Server};
 use crate::session::{MessageSink, Session};
-use mcp_core::ErrorObject;
-use mcp_core::jsonrpc::{Incoming, JsonRpcError, JsonRpcMessage, parse};
+use mcp_rs_core::ErrorObject;
+use mcp_rs_core::jsonrpc::{Incoming, JsonRpcError, JsonRpcMessage, parse};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,7 +185,7 @@ impl Conn {
         match parse(bytes) {
             Err(e) => self.send(JsonRpcMessage::Error(e)),
             Ok(Incoming::Single(msg))
-                if msg.is_request() && msg.method() != Some(mcp_core::method::INITIALIZE) =>
+                if msg.is_request() && msg.method() != Some(mcp_rs_core::method::INITIALIZE) =>
             {
                 let (server, session, tx, cancel) = (
                     self.server.clone(),

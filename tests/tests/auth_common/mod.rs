@@ -2,8 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use http::{HeaderMap, Request, Response, StatusCode};
-use mcp_server::body::Body;
-use mcp_server::identity::OAuthContext;
+use mcp_rs_server::body::Body;
+use mcp_rs_server::identity::OAuthContext;
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use tower::{Service, ServiceExt};

@@ -5,15 +5,15 @@
 
 use futures::StreamExt;
 use http::Request;
-use mcp_core::schema::CallToolResult;
-use mcp_server::auth::ChallengeInfo;
-use mcp_server::identity::{OAuthContext, Scopes};
-use mcp_server::scope::ScopeRequirement;
-use mcp_server::tool::ToolDef;
-use mcp_server::transport::http::{
+use mcp_rs_core::schema::CallToolResult;
+use mcp_rs_server::auth::ChallengeInfo;
+use mcp_rs_server::identity::{OAuthContext, Scopes};
+use mcp_rs_server::scope::ScopeRequirement;
+use mcp_rs_server::tool::ToolDef;
+use mcp_rs_server::transport::http::{
     CorsLayer, HttpConfig, StreamControl, StreamableHttpService, serve_listener,
 };
-use mcp_server::{RequestContext, Server};
+use mcp_rs_server::{RequestContext, Server};
 use mcp_tests::tools::{no_args, tool_with_args};
 use serde_json::{Map, Value, json};
 use std::net::SocketAddr;
@@ -57,7 +57,7 @@ pub fn test_server() -> Server {
                     _ => Map::new(),
                 })
                 .handler_fn(|_ctx: RequestContext, args: Map<String, Value>| async move {
-                    Ok::<_, mcp_server::McpError>(CallToolResult::text(
+                    Ok::<_, mcp_rs_server::McpError>(CallToolResult::text(
                         args.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
                     ))
                 }),
@@ -115,7 +115,7 @@ pub fn test_server() -> Server {
                 .input_schema(no_args())
                 .scopes(ScopeRequirement::all(["mcp:write"]))
                 .handler_fn(|_ctx: RequestContext, _args: Map<String, Value>| async move {
-                    Ok::<_, mcp_server::McpError>(CallToolResult::text("written"))
+                    Ok::<_, mcp_rs_server::McpError>(CallToolResult::text("written"))
                 }),
         )
         .build()

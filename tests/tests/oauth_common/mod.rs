@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use entra_example::{Config, run};
-use mcp_server::auth::testing::{TestIssuer, TokenShape};
+use mcp_rs_server::auth::testing::{TestIssuer, TokenShape};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 #[mcp_tool]
 async fn t(#[complete(values = ["a"])] x: String, #[schema(minimum = 1, colour = "red")] n: u32) -> String {

@@ -1,4 +1,4 @@
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 #[mcp_tool(name = "add numbers")]
 async fn add(a: i64, b: i64) -> i64 {

@@ -1,4 +1,4 @@
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 struct Counter;
 
@@ -11,7 +11,7 @@ impl Counter {
 
 struct Other;
 
-#[mcp_server]
+#[mcp_rs_server]
 impl Other {
     #[mcp_tool]
     async fn bump(&mut self) -> u64 {

@@ -1,4 +1,4 @@
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 #[mcp_resource(mime_type = "text/plain")]
 async fn no_uri() -> String {

@@ -1,4 +1,4 @@
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 #[mcp_resource_template(uri_template = "users://{id}/posts/{post}")]
 async fn post(id: String) -> String {

@@ -1,4 +1,4 @@
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 #[mcp_tool(nmae = "add", read_only)]
 async fn add(a: i64, b: i64) -> i64 {

@@ -1,4 +1,4 @@
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 #[mcp_tool(uri_template = "users://{id}")]
 async fn user(id: String) -> String {

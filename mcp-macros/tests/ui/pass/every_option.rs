@@ -1,6 +1,6 @@
 // Every option and parameter form compiles.
-use mcp_server::prelude::*;
-use mcp_server::completion::CompletionContext;
+use mcp_rs_server::prelude::*;
+use mcp_rs_server::completion::CompletionContext;
 
 #[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -96,7 +96,7 @@ async fn translate_prompt(
     text: String,
     to: Unit,
     #[complete(provider = with_context)] style: Option<String>,
-    #[complete(provider = mcp_server::completion::StaticCompletions::new(["a", "b"]))] other: Option<String>,
+    #[complete(provider = mcp_rs_server::completion::StaticCompletions::new(["a", "b"]))] other: Option<String>,
 ) -> Result<Vec<PromptMessage>, McpError> {
     let _ = (to, style, other);
     Ok(vec![PromptMessage::user(text)])

@@ -1,12 +1,12 @@
-// `#[mcp_server]` impl blocks, including a generic one.
-use mcp_server::prelude::*;
+// `#[mcp_rs_server]` impl blocks, including a generic one.
+use mcp_rs_server::prelude::*;
 use std::sync::Mutex;
 
 struct Notes {
     notes: Mutex<Vec<String>>,
 }
 
-#[mcp_server]
+#[mcp_rs_server]
 impl Notes {
     /// Add a note.
     #[mcp_tool(idempotent = false)]
@@ -50,7 +50,7 @@ struct Echo<T> {
     prefix: T,
 }
 
-#[mcp_server]
+#[mcp_rs_server]
 impl<T: std::fmt::Display + Send + Sync + 'static> Echo<T> {
     /// Echo with a prefix.
     #[mcp_tool]

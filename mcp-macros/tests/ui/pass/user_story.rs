@@ -1,5 +1,5 @@
 // The user story of the macros issue, as written (main builds the server instead of serving).
-use mcp_server::prelude::*;
+use mcp_rs_server::prelude::*;
 
 /// Add two numbers.
 #[mcp_tool]

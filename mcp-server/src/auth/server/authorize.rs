@@ -419,7 +419,7 @@ pub(crate) async fn consent(st: &State, parts: &Parts, body: &[u8]) -> Response<
 }
 
 fn audit(client: &str, what: &'static str) {
-    tracing::info!(target: "mcp_server::auth::audit", client = %client, "{what}");
+    tracing::info!(target: "mcp_rs_server::auth::audit", client = %client, "{what}");
 }
 
 /// After consent: the code at once (forwarded-user mode), else the upstream login with our

@@ -180,7 +180,7 @@ pub(crate) async fn issue_code(
             &st.cfg.issuer,
         );
     }
-    tracing::info!(target: "mcp_server::auth::audit", client = %tx.client_id, "authorization code issued");
+    tracing::info!(target: "mcp_rs_server::auth::audit", client = %tx.client_id, "authorization code issued");
     found(&with_query(
         &tx.redirect_uri,
         &[("code", &code), ("iss", &st.cfg.issuer)],
@@ -213,7 +213,7 @@ pub(crate) async fn callback(st: &State, parts: &Parts) -> Response<Body> {
         )
     };
     if let Some(e) = p.get("error") {
-        tracing::info!(target: "mcp_server::auth::audit", client = %tx.client_id, "upstream login failed");
+        tracing::info!(target: "mcp_rs_server::auth::audit", client = %tx.client_id, "upstream login failed");
         return if DENIALS.contains(&e) {
             back("access_denied", "the sign-in was not completed")
         } else if e == "invalid_scope" {

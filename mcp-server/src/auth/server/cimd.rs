@@ -362,7 +362,7 @@ impl CimdFetcher {
     pub fn new(config: CimdConfig) -> Self {
         if config.insecure.any() {
             tracing::warn!(
-                target: "mcp_server::auth",
+                target: "mcp_rs_server::auth",
                 allow_http = config.insecure.allow_http,
                 allow_private_addresses = config.insecure.allow_private_addresses,
                 "client metadata documents: insecure options are on; never use them in production"

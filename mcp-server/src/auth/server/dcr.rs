@@ -217,7 +217,7 @@ pub(crate) async fn register(st: &State, body: &[u8], owner: String) -> Response
         );
     }
     tracing::info!(
-        target: "mcp_server::auth::audit",
+        target: "mcp_rs_server::auth::audit",
         client = %client.client_id,
         auth_method = %client.auth_method,
         "client registered"

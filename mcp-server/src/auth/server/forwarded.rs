@@ -19,8 +19,8 @@
 //! configured default scopes plus those mapped from the user's groups.
 //!
 //! ```
-//! use mcp_server::auth::server::forwarded::ForwardedAuth;
-//! use mcp_server::transport::http::RemoteAddr;
+//! use mcp_rs_server::auth::server::forwarded::ForwardedAuth;
+//! use mcp_rs_server::transport::http::RemoteAddr;
 //! let auth = ForwardedAuth::new()
 //!     .trusted_proxies(["10.0.0.0/8", "127.0.0.1"])?
 //!     .group_scopes("mcp-admins", ["mcp:read", "mcp:write"])

@@ -15,8 +15,8 @@
 //!   same keys in memory (it sees rotations at once, no HTTP fetch).
 //!
 //! ```
-//! use mcp_server::auth::server::keys::{AccessTokenClaims, SigningKeys};
-//! use mcp_server::auth::{AuthorizationResult, TokenValidator};
+//! use mcp_rs_server::auth::server::keys::{AccessTokenClaims, SigningKeys};
+//! use mcp_rs_server::auth::{AuthorizationResult, TokenValidator};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let keys = SigningKeys::generate()?;
 //! let claims = AccessTokenClaims::new("https://as.example.com", "alice", "https://api.example.com/mcp")

@@ -147,7 +147,7 @@ async fn code_grant(
         Redeemed::Fresh(g) => *g,
         Redeemed::Replayed(family) => {
             st.cfg.store.revoke_family(&family).await;
-            tracing::warn!(target: "mcp_server::auth::audit", client = %client.client_id, "authorization code replayed; its tokens are revoked");
+            tracing::warn!(target: "mcp_rs_server::auth::audit", client = %client.client_id, "authorization code replayed; its tokens are revoked");
             return Err(OAuthError::invalid_grant(
                 "The authorization code was already used",
             ));
@@ -201,7 +201,7 @@ async fn refresh_grant(
     let Some(current) = st.cfg.store.refresh(&hash).await else {
         if let Redeemed::Replayed(family) = st.cfg.store.redeem_refresh(&hash).await {
             st.cfg.store.revoke_family(&family).await;
-            tracing::warn!(target: "mcp_server::auth::audit", client = %client.client_id, "rotated refresh token reused; its family is revoked");
+            tracing::warn!(target: "mcp_rs_server::auth::audit", client = %client.client_id, "rotated refresh token reused; its family is revoked");
         }
         return Err(invalid());
     };
@@ -340,6 +340,6 @@ async fn issue(st: &State, grant: Grant) -> Result<Response<Body>, OAuthError> {
             body["refresh_token"] = json!(rt);
         }
     }
-    tracing::info!(target: "mcp_server::auth::audit", client = %grant.client_id, "tokens issued");
+    tracing::info!(target: "mcp_rs_server::auth::audit", client = %grant.client_id, "tokens issued");
     Ok(json_response(StatusCode::OK, &body, "no-store"))
 }

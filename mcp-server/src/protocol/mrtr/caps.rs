@@ -1,7 +1,7 @@
 //! Which client capabilities the input requests of an `input_required` result need.
 
-use mcp_core::ErrorObject;
-use mcp_core::schema::{ClientCapabilities, ElicitRequestParams, InputRequest, InputRequests};
+use mcp_rs_core::ErrorObject;
+use mcp_rs_core::schema::{ClientCapabilities, ElicitRequestParams, InputRequest, InputRequests};
 use serde_json::{Value, json};
 
 /// The client capabilities `requests` need that `caps` does not declare, as a
@@ -63,7 +63,7 @@ pub fn missing_capability_error(required: Value) -> ErrorObject {
 mod tests {
     use super::*;
     use crate::protocol::mrtr::InputRequired;
-    use mcp_core::schema::{CreateMessageRequestParams, ElicitationSchema};
+    use mcp_rs_core::schema::{CreateMessageRequestParams, ElicitationSchema};
 
     #[test]
     fn capability_check() {

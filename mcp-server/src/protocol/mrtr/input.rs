@@ -2,7 +2,7 @@
 //! [`InputResponsesExt`], typed access to the answers.
 
 use crate::error::McpError;
-use mcp_core::schema::{
+use mcp_rs_core::schema::{
     CreateMessageRequest, CreateMessageRequestParams, ElicitRequest, ElicitRequestFormParams,
     ElicitRequestParams, ElicitRequestURLParams, ElicitationSchema, InputRequest, InputRequests,
     InputRequiredResult, ListRootsRequest,
@@ -132,11 +132,11 @@ impl From<InputRequired> for McpError {
 /// Typed access to the answers of a multi-round request.
 ///
 /// ```no_run
-/// use mcp_server::RequestContext;
-/// use mcp_server::protocol::mrtr::{InputRequired, InputResponsesExt};
-/// use mcp_core::schema::{ElicitResult, ElicitationSchema, StringSchema};
+/// use mcp_rs_server::RequestContext;
+/// use mcp_rs_server::protocol::mrtr::{InputRequired, InputResponsesExt};
+/// use mcp_rs_core::schema::{ElicitResult, ElicitationSchema, StringSchema};
 ///
-/// async fn greet(ctx: RequestContext) -> Result<String, mcp_server::McpError> {
+/// async fn greet(ctx: RequestContext) -> Result<String, mcp_rs_server::McpError> {
 ///     let Some(answer) = ctx.input_response_as::<ElicitResult>("user_name")? else {
 ///         let schema = ElicitationSchema::new().property("name", StringSchema::default(), true);
 ///         return Err(InputRequired::new().elicit("user_name", "What is your name?", schema).into());
@@ -168,7 +168,7 @@ pub trait Sealed {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcp_core::schema::{SamplingMessage, StringSchema};
+    use mcp_rs_core::schema::{SamplingMessage, StringSchema};
     use serde_json::json;
 
     #[test]

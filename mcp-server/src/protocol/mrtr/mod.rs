@@ -14,8 +14,8 @@
 //! client can read it, so keep secrets out of it.
 //!
 //! ```
-//! use mcp_server::protocol::mrtr::InputRequired;
-//! use mcp_core::schema::{ElicitationSchema, StringSchema};
+//! use mcp_rs_server::protocol::mrtr::InputRequired;
+//! use mcp_rs_core::schema::{ElicitationSchema, StringSchema};
 //! use serde_json::json;
 //!
 //! let ask = InputRequired::new()
@@ -44,8 +44,8 @@ pub use seal::{
 pub fn is_multi_round(method: &str) -> bool {
     matches!(
         method,
-        mcp_core::method::TOOLS_CALL
-            | mcp_core::method::PROMPTS_GET
-            | mcp_core::method::RESOURCES_READ
+        mcp_rs_core::method::TOOLS_CALL
+            | mcp_rs_core::method::PROMPTS_GET
+            | mcp_rs_core::method::RESOURCES_READ
     )
 }

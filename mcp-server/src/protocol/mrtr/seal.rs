@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use mcp_core::ErrorObject;
+use mcp_rs_core::ErrorObject;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::fmt;

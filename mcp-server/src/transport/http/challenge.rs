@@ -1,7 +1,7 @@
 //! `WWW-Authenticate: Bearer …` challenges (RFC 6750 §3, RFC 9728 §5.1) and the JSON error
 //! responses that carry them: the one builder of these headers in the crate, used by the
 //! authorization layers (feature `auth`, which re-exports the public items as
-//! `mcp_server::auth::…`) and by the transport's 403 answer to a per-tool scope denial.
+//! `mcp_rs_server::auth::…`) and by the transport's 403 answer to a per-tool scope denial.
 //!
 //! Every parameter value is emitted as an RFC 7230 `quoted-string`: `"` and `\` are
 //! backslash-escaped, and characters RFC 6750 does not allow in these values (controls,
@@ -83,7 +83,7 @@ fn push_quoted(out: &mut String, value: &str) {
 /// # Example
 /// ```
 /// # #[cfg(feature = "auth")] {
-/// use mcp_server::auth::{challenge_for, BearerError};
+/// use mcp_rs_server::auth::{challenge_for, BearerError};
 /// let v = challenge_for(
 ///     "https://api.example.com/.well-known/oauth-protected-resource/mcp",
 ///     Some(BearerError::InsufficientScope),
@@ -156,7 +156,7 @@ fn with_challenge(mut res: Response<Body>, challenge: &str) -> Response<Body> {
 /// # Example
 /// ```
 /// # #[cfg(feature = "auth")] {
-/// use mcp_server::auth::insufficient_scope_response;
+/// use mcp_rs_server::auth::insufficient_scope_response;
 /// let res = insufficient_scope_response(
 ///     "https://api.example.com/.well-known/oauth-protected-resource/mcp",
 ///     &["mcp:write".to_owned()],

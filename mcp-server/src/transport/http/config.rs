@@ -40,7 +40,7 @@ pub enum SessionMode {
 /// Every setter consumes and returns the config:
 ///
 /// ```
-/// use mcp_server::transport::http::HttpConfig;
+/// use mcp_rs_server::transport::http::HttpConfig;
 /// use std::time::Duration;
 /// let config = HttpConfig::default()
 ///     .path("/mcp")

@@ -26,10 +26,10 @@
 //! use hyper_util::rt::{TokioExecutor, TokioIo};
 //! use hyper_util::server::conn::auto;
 //! use hyper_util::service::TowerToHyperService;
-//! use mcp_server::transport::http::{ConnectionLimits, RemoteAddr, RequestBodyTimeoutLayer};
+//! use mcp_rs_server::transport::http::{ConnectionLimits, RemoteAddr, RequestBodyTimeoutLayer};
 //! use std::sync::Arc;
 //! use tower::{Layer, ServiceExt};
-//! # async fn run(mcp: mcp_server::transport::http::StreamableHttpService) -> std::io::Result<()> {
+//! # async fn run(mcp: mcp_rs_server::transport::http::StreamableHttpService) -> std::io::Result<()> {
 //! let limits = ConnectionLimits::default();
 //! let mut builder = auto::Builder::new(TokioExecutor::new());
 //! limits.configure(&mut builder);
@@ -94,7 +94,7 @@ pub const FALLBACK_MAX_CONNECTIONS: usize = 1024;
 /// [module docs](self) for the defaults and what a client sees at each limit.
 ///
 /// ```
-/// use mcp_server::transport::http::ConnectionLimits;
+/// use mcp_rs_server::transport::http::ConnectionLimits;
 /// use std::time::Duration;
 /// let limits = ConnectionLimits::default()
 ///     .header_read_timeout(Some(Duration::from_secs(10)))

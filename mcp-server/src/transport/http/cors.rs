@@ -9,11 +9,11 @@
 //! fixed list of allowed headers cannot express, hence a layer of its own).
 //!
 //! ```
-//! use mcp_server::transport::http::CorsLayer;
+//! use mcp_rs_server::transport::http::CorsLayer;
 //! use tower::{Layer, ServiceExt};
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let svc = CorsLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
-//!     Ok::<_, std::convert::Infallible>(http::Response::new(mcp_server::body::Body::empty()))
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(mcp_rs_server::body::Body::empty()))
 //! }));
 //! let preflight = http::Request::options("/mcp")
 //!     .header("origin", "http://localhost:5173")

@@ -10,8 +10,8 @@ use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, RETRY_AFTER};
 use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
-use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion};
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::{ErrorCode, ErrorObject, ProtocolVersion};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::body::{Body, BoxError};

@@ -10,8 +10,8 @@
 //! endpoint, the protected-resource metadata, OAuth routes, anything mounted beside them.
 //!
 //! ```
-//! use mcp_server::transport::http::{HostGuardLayer, HttpConfig, StreamableHttpService};
-//! # fn app(server: mcp_server::Server) -> axum::Router {
+//! use mcp_rs_server::transport::http::{HostGuardLayer, HttpConfig, StreamableHttpService};
+//! # fn app(server: mcp_rs_server::Server) -> axum::Router {
 //! let config = HttpConfig::default().allowed_hosts(["mcp.example.com"]);
 //! let mcp = StreamableHttpService::new(server, config.clone());
 //! axum::Router::new()
@@ -26,8 +26,8 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST, ORIGIN};
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, StatusCode};
-use mcp_core::error::ErrorObject;
-use mcp_core::jsonrpc::JsonRpcMessage;
+use mcp_rs_core::error::ErrorObject;
+use mcp_rs_core::jsonrpc::JsonRpcMessage;
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;

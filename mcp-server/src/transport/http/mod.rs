@@ -24,8 +24,8 @@
 //!
 //! # Example
 //! ```no_run
-//! use mcp_server::Server;
-//! use mcp_server::transport::http::{HttpConfig, StreamableHttpService};
+//! use mcp_rs_server::Server;
+//! use mcp_rs_server::transport::http::{HttpConfig, StreamableHttpService};
 //! # async fn run() -> std::io::Result<()> {
 //! let server = Server::builder().name("demo").build();
 //! StreamableHttpService::new(server, HttpConfig::default())

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use futures::future::join_all;
 use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
-use mcp_core::ProtocolVersion;
-use mcp_core::jsonrpc::{Incoming, JsonRpcMessage};
+use mcp_rs_core::ProtocolVersion;
+use mcp_rs_core::jsonrpc::{Incoming, JsonRpcMessage};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -126,7 +126,7 @@ impl Inner {
             ));
         }
         let bytes = read_body(&parts, body, self.config.max_body_bytes).await?;
-        let incoming = mcp_core::jsonrpc::parse(&bytes)
+        let incoming = mcp_rs_core::jsonrpc::parse(&bytes)
             .map_err(|e| EdgeError::new(StatusCode::BAD_REQUEST, e.error).with_id(e.id))?;
         drop(bytes);
 

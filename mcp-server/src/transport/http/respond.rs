@@ -5,8 +5,8 @@
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode};
-use mcp_core::ErrorObject;
-use mcp_core::jsonrpc::{JsonRpcMessage, RequestId};
+use mcp_rs_core::ErrorObject;
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -31,8 +31,8 @@ use crate::server::Outcome;
 /// `GET` and `Last-Event-ID` and receives the rest, including the result.
 ///
 /// ```no_run
-/// # async fn handler(ctx: mcp_server::RequestContext) {
-/// use mcp_server::transport::http::StreamControl;
+/// # async fn handler(ctx: mcp_rs_server::RequestContext) {
+/// use mcp_rs_server::transport::http::StreamControl;
 /// if let Some(control) = ctx.http_parts().and_then(|p| p.extensions.get::<StreamControl>()) {
 ///     control.close_stream();
 /// }

@@ -1,8 +1,8 @@
 //! One message through the server, under the endpoint's handler timeout
 //! ([`HttpConfig::handler_timeout`](super::HttpConfig::handler_timeout)).
 
-use mcp_core::jsonrpc::JsonRpcMessage;
-use mcp_core::{ErrorCode, ErrorObject};
+use mcp_rs_core::jsonrpc::JsonRpcMessage;
+use mcp_rs_core::{ErrorCode, ErrorObject};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 

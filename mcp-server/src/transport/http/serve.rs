@@ -65,9 +65,9 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 ///
 /// # Example
 /// ```no_run
-/// use mcp_server::transport::http::{serve, CorsLayer, HttpConfig, StreamableHttpService};
+/// use mcp_rs_server::transport::http::{serve, CorsLayer, HttpConfig, StreamableHttpService};
 /// use tower::Layer;
-/// # async fn run(server: mcp_server::Server) -> std::io::Result<()> {
+/// # async fn run(server: mcp_rs_server::Server) -> std::io::Result<()> {
 /// let mcp = StreamableHttpService::new(server, HttpConfig::default());
 /// serve("127.0.0.1:8000", CorsLayer::new().layer(mcp)).await
 /// # }
@@ -200,7 +200,7 @@ where
             continue;
         };
         if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(target: "mcp_server::http", error = %e, "set_nodelay failed");
+            tracing::debug!(target: "mcp_rs_server::http", error = %e, "set_nodelay failed");
         }
         let tracker = ConnTracker::new();
         let ending = stop.clone();
@@ -231,7 +231,7 @@ where
     tokio::select! {
         () = tasks.wait() => {}
         () = tokio::time::sleep(grace) => {
-            tracing::debug!(target: "mcp_server::http", "grace period over; dropping open connections");
+            tracing::debug!(target: "mcp_rs_server::http", "grace period over; dropping open connections");
         }
     }
     Ok(())
@@ -256,7 +256,7 @@ async fn drive_connection<C, E>(
         tokio::select! {
             res = conn.as_mut() => {
                 if let Err(e) = res {
-                    tracing::debug!(target: "mcp_server::http", %peer, error = %e, "connection ended with an error");
+                    tracing::debug!(target: "mcp_rs_server::http", %peer, error = %e, "connection ended with an error");
                 }
                 return;
             }
@@ -265,7 +265,7 @@ async fn drive_connection<C, E>(
                 graceful(conn.as_mut());
             }
             () = tracker.idle(limits.header_read_timeout, limits.idle_timeout), if !closing => {
-                tracing::trace!(target: "mcp_server::http", %peer, "closing an idle connection");
+                tracing::trace!(target: "mcp_rs_server::http", %peer, "closing an idle connection");
                 closing = true;
                 graceful(conn.as_mut());
             }
@@ -320,7 +320,7 @@ impl Acceptor {
                     self.failures = self.failures.saturating_add(1);
                     let pause = accept_backoff(self.failures, self.limits.accept_backoff_max);
                     if let Some(suppressed) = self.accept_log.hit() {
-                        tracing::warn!(target: "mcp_server::http", error = %e, suppressed, pause_ms = pause.as_millis() as u64,
+                        tracing::warn!(target: "mcp_rs_server::http", error = %e, suppressed, pause_ms = pause.as_millis() as u64,
                             "accept failed (suppressed: failures since the previous line)");
                     }
                     tokio::time::sleep(pause).await;
@@ -344,7 +344,7 @@ impl Acceptor {
     fn refuse(&self, stream: TcpStream, peer: SocketAddr, tasks: &TaskTracker) {
         let global_full = self.total.available_permits() == 0;
         if let Some(suppressed) = self.refusal_log.hit() {
-            tracing::warn!(target: "mcp_server::http", %peer, suppressed, global_full,
+            tracing::warn!(target: "mcp_rs_server::http", %peer, suppressed, global_full,
                 "connection refused at the connection cap (suppressed: refusals since the previous line)");
         }
         let Ok(slot) = self.refusals.clone().try_acquire_owned() else {

@@ -32,9 +32,9 @@ use crate::server::Server;
 /// ```
 /// use http::Request;
 /// use http_body_util::BodyExt;
-/// use mcp_server::Server;
-/// use mcp_server::body::Body;
-/// use mcp_server::transport::http::{HttpConfig, StreamableHttpService};
+/// use mcp_rs_server::Server;
+/// use mcp_rs_server::body::Body;
+/// use mcp_rs_server::transport::http::{HttpConfig, StreamableHttpService};
 /// use tower::ServiceExt;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let server = Server::builder().name("demo").version("1.0.0").build();
@@ -122,8 +122,8 @@ impl StreamableHttpService {
     ///
     /// # Example
     /// ```no_run
-    /// use mcp_server::Server;
-    /// use mcp_server::transport::http::{HttpConfig, StreamableHttpService, shutdown_signal};
+    /// use mcp_rs_server::Server;
+    /// use mcp_rs_server::transport::http::{HttpConfig, StreamableHttpService, shutdown_signal};
     /// # async fn run() -> std::io::Result<()> {
     /// let mcp = StreamableHttpService::new(
     ///     Server::builder().name("demo").build(),

@@ -14,8 +14,8 @@
 //! itself (a Redis backend would use key TTLs).
 
 use async_trait::async_trait;
-use mcp_core::ProtocolVersion;
-use mcp_core::schema::{ClientCapabilities, Implementation};
+use mcp_rs_core::ProtocolVersion;
+use mcp_rs_core::schema::{ClientCapabilities, Implementation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;

@@ -5,8 +5,8 @@
 
 use http::request::Parts;
 use http::{Response, StatusCode};
-use mcp_core::jsonrpc::JsonRpcMessage;
-use mcp_core::{Era, ProtocolVersion};
+use mcp_rs_core::jsonrpc::JsonRpcMessage;
+use mcp_rs_core::{Era, ProtocolVersion};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -163,7 +163,7 @@ impl Inner {
                     return Err(EdgeError::session_not_found());
                 }
                 Err(e) => {
-                    tracing::warn!(target: "mcp_server::http", error = %e, "session store touch failed");
+                    tracing::warn!(target: "mcp_rs_server::http", error = %e, "session store touch failed");
                 }
             }
         }
@@ -232,7 +232,7 @@ impl Inner {
                     tokio::time::sleep(period).await;
                     let Some(inner) = weak.upgrade() else { break };
                     for id in inner.idle_sessions(timeout) {
-                        tracing::debug!(target: "mcp_server::http", session = %id, "session expired");
+                        tracing::debug!(target: "mcp_rs_server::http", session = %id, "session expired");
                         inner.close_session(&id).await;
                     }
                 }
@@ -271,7 +271,7 @@ impl Inner {
             record.client_capabilities = hs.session.client_capabilities().cloned();
             record.principal = hs.session.principal().map(str::to_owned);
             if let Err(e) = store.insert(record, self.config.session_idle_timeout).await {
-                tracing::warn!(target: "mcp_server::http", error = %e, "session store insert failed");
+                tracing::warn!(target: "mcp_rs_server::http", error = %e, "session store insert failed");
                 self.discard(hs);
                 return Err(EdgeError::busy(self.config.busy_retry_after));
             }

@@ -29,9 +29,9 @@
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode};
-use mcp_core::jsonrpc::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RequestId};
-use mcp_core::schema::{InputRequests, LoggingLevel};
-use mcp_core::{ErrorCode, ErrorObject, ProtocolVersion, method};
+use mcp_rs_core::jsonrpc::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RequestId};
+use mcp_rs_core::schema::{InputRequests, LoggingLevel};
+use mcp_rs_core::{ErrorCode, ErrorObject, ProtocolVersion, method};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -136,7 +136,7 @@ struct Finish {
     /// `params.name` / `params.uri` of multi-round methods (the `requestState` binding).
     target: Option<String>,
     principal: Option<String>,
-    envelope_caps: mcp_core::schema::ClientCapabilities,
+    envelope_caps: mcp_rs_core::schema::ClientCapabilities,
     parts: Arc<Parts>,
 }
 

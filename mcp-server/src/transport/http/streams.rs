@@ -6,7 +6,7 @@
 //! replay what it missed from the event store, then continue live).
 
 use bytes::Bytes;
-use mcp_core::jsonrpc::JsonRpcMessage;
+use mcp_rs_core::jsonrpc::JsonRpcMessage;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
@@ -164,7 +164,7 @@ impl Hub {
                     data: data.clone(),
                 };
                 if let Err(e) = store.append(session, event).await {
-                    tracing::warn!(target: "mcp_server::http", error = %e, "event store append failed; event cannot be replayed");
+                    tracing::warn!(target: "mcp_rs_server::http", error = %e, "event store append failed; event cannot be replayed");
                 }
                 Some(event_id(&self.id, self.seq))
             }
@@ -213,7 +213,7 @@ impl Hub {
     pub(crate) async fn finish(&self) {
         if let (Some(store), Some(session)) = (&self.store, &self.session) {
             if let Err(e) = store.finish_stream(session, &self.id).await {
-                tracing::debug!(target: "mcp_server::http", error = %e, "event store finish_stream failed");
+                tracing::debug!(target: "mcp_rs_server::http", error = %e, "event store finish_stream failed");
             }
         }
     }
