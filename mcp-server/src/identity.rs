@@ -134,6 +134,7 @@ impl OAuthContext {
 /// `AuthorizationLayer` inserts, or a plain `OAuthContext` that a custom authorization layer
 /// inserts. Every reader of the identity goes through here, so both keep sessions bound to the
 /// principal.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) fn from_extensions(ext: &http::Extensions) -> Option<&OAuthContext> {
     ext.get::<Arc<OAuthContext>>()
         .map(|c| &**c)

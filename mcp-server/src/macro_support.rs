@@ -49,6 +49,19 @@ pub static RESOURCE_TEMPLATES: [fn() -> ResourceTemplateDef];
 #[linkme::distributed_slice]
 pub static PROMPTS: [fn() -> PromptDef];
 
+/// A type the macros can describe with a JSON Schema: every [`JsonSchema`] type.
+///
+/// The macros bound argument, `Params<T>` and `Json<T>` types by this trait rather than by
+/// `JsonSchema` itself, so that a type without a schema gets an error saying what to derive.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no JSON Schema, which tool and prompt arguments and `Json<T>` results need",
+    label = "`{Self}` does not implement `schemars::JsonSchema`",
+    note = "derive it next to the serde derive: `#[derive(serde::Deserialize, schemars::JsonSchema)]` for an argument, `#[derive(serde::Serialize, schemars::JsonSchema)]` for a `Json<T>` result (with `schemars = \"1\"` in your dependencies)"
+)]
+pub trait HasSchema: JsonSchema {}
+
+impl<T: JsonSchema + ?Sized> HasSchema for T {}
+
 /// A completion provider as stored in definitions.
 pub type CompletionProviderRef = Arc<dyn CompletionProvider>;
 
@@ -107,7 +120,7 @@ impl InputSchema {
 
     /// Adds the property `name` of type `T`. `keywords` (a JSON object) are merged into the
     /// property schema (`#[schema(minimum = 1)]`).
-    pub fn property<T: JsonSchema>(
+    pub fn property<T: HasSchema>(
         &mut self,
         name: &str,
         required: bool,

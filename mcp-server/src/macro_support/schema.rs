@@ -5,7 +5,6 @@ use mcp_rs_core::schema::JsonObject;
 use super::{CompletionProviderRef, prompt_argument};
 use crate::completion::StaticCompletions;
 use mcp_rs_core::schema::PromptArgument;
-use schemars::JsonSchema;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ pub(super) fn generator() -> schemars::SchemaGenerator {
 /// # Panics
 /// At server build time, when `T` is not an object type (a struct or a map).
 #[must_use]
-pub fn params_schema<T: JsonSchema>() -> JsonObject {
+pub fn params_schema<T: super::HasSchema>() -> JsonObject {
     let schema = crate::tool::input_schema_for::<T>();
     assert!(
         schema.get("type").and_then(Value::as_str) == Some("object"),
@@ -36,7 +35,7 @@ pub fn params_schema<T: JsonSchema>() -> JsonObject {
 /// `Json<T>` wraps its value). The generated title of a wrapped type (`"Array_of_string"`)
 /// is dropped: it names a Rust type, not the data.
 #[must_use]
-pub fn output_schema<T: JsonSchema>() -> JsonObject {
+pub fn output_schema<T: super::HasSchema>() -> JsonObject {
     let mut schema = crate::tool::output_schema_for::<T>();
     let wrapped = generator()
         .into_root_schema_for::<T>()
@@ -56,7 +55,7 @@ pub fn output_schema<T: JsonSchema>() -> JsonObject {
 
 /// The prompt arguments described by `T`'s properties (`Params<T>` prompts).
 #[must_use]
-pub fn prompt_arguments_of<T: JsonSchema>() -> Vec<PromptArgument> {
+pub fn prompt_arguments_of<T: super::HasSchema>() -> Vec<PromptArgument> {
     let root = generator().into_root_schema_for::<T>().to_value();
     let schema = resolve(&root, &root);
     let required: Vec<&str> = schema
@@ -131,7 +130,7 @@ pub(super) fn enum_values(schema: &Value, root: &Value, depth: u8) -> Option<Vec
 /// Completions from the type of an argument: the values of a string enum (or `Option` of
 /// one); `None` for other types.
 #[must_use]
-pub fn schema_completions<T: JsonSchema>() -> Option<CompletionProviderRef> {
+pub fn schema_completions<T: super::HasSchema>() -> Option<CompletionProviderRef> {
     let root = generator().into_root_schema_for::<T>().to_value();
     match enum_values(&root, &root, 0) {
         Some(values) if !values.is_empty() => Some(Arc::new(StaticCompletions(values))),

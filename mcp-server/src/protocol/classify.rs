@@ -15,6 +15,9 @@
 //! | batch carrying a claim or sent with a stateless-era header | 400, `-32600` |
 //! | anything else | handshake leg |
 //! | the routed era is switched off | 400, `-32022` listing the versions still served |
+// Used by the HTTP transport; a stdio-only build (no `http` feature) keeps it for the
+// stateless era's envelope rules without calling every helper.
+#![cfg_attr(not(feature = "http"), allow(dead_code))]
 
 use super::ProtocolOptions;
 use super::headers::check_standard_headers;

@@ -18,6 +18,9 @@
 //!
 //! [`ParamHeaders::from_input_schema`] validates a tool's `x-mcp-header` declarations once, at
 //! registration; a tool with an invalid declaration must be rejected there.
+// Used by the HTTP transport; a stdio-only build (no `http` feature) keeps it for the
+// stateless era's envelope rules without calling every helper.
+#![cfg_attr(not(feature = "http"), allow(dead_code))]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

@@ -14,6 +14,9 @@
 //!
 //! A retried multi-round request also carries `params.inputResponses` and
 //! `params.requestState` ([`mrtr`](super::mrtr)).
+// Used by the HTTP transport; a stdio-only build (no `http` feature) keeps it for the
+// stateless era's envelope rules without calling every helper.
+#![cfg_attr(not(feature = "http"), allow(dead_code))]
 
 use mcp_rs_core::meta;
 use mcp_rs_core::schema::{

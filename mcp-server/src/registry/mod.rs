@@ -22,6 +22,7 @@ pub(crate) struct ToolEntry {
     #[cfg(debug_assertions)]
     pub(crate) output_validator: Option<jsonschema::Validator>,
     /// The tool's SEP-2243 `x-mcp-header` declarations (validated at registration).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) param_headers: crate::protocol::ParamHeaders,
 }
 
