@@ -3,7 +3,7 @@
 //! generates the schemas and wraps the user's function in a handler closure.
 //!
 //! Every path goes through `::mcp_rs_server::__private`, so users need no other dependency, except
-//! the public `::mcp_rs_server::builder::{HandlerSet, Definitions}` that `#[mcp_rs_server]` implements.
+//! the public `::mcp_rs_server::builder::{HandlerSet, Definitions}` that `#[mcp_server]` implements.
 
 use crate::attr::{Icon, Kind, Options};
 use crate::ctxt::Ctxt;

@@ -19,9 +19,9 @@ use syn::{
 pub(crate) enum Receiver {
     /// A free function: `f(args)`.
     None,
-    /// A method of an `#[mcp_rs_server]` impl taking `&self`: `this.f(args)`.
+    /// A method of an `#[mcp_server]` impl taking `&self`: `this.f(args)`.
     RefSelf,
-    /// An associated function of an `#[mcp_rs_server]` impl: `Self::f(args)`.
+    /// An associated function of an `#[mcp_server]` impl: `Self::f(args)`.
     Assoc,
 }
 
@@ -223,7 +223,7 @@ pub(crate) fn analyse(
                 if !in_server_impl {
                     cx.error_spanned_by(
                         &*r,
-                        format!("{attr_name} on a method needs `#[mcp_rs_server]` on the enclosing `impl` block"),
+                        format!("{attr_name} on a method needs `#[mcp_server]` on the enclosing `impl` block"),
                     );
                 } else if r.reference.is_none() || r.mutability.is_some() || r.colon_token.is_some()
                 {

@@ -17,7 +17,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, input: TokenStream) -> Token
             return syn::Error::new(
                 e.span(),
                 format!(
-                    "{} applies to an `async fn` (methods: put #[mcp_rs_server] on the impl block)",
+                    "{} applies to an `async fn` (methods: put #[mcp_server] on the impl block)",
                     kind.attr()
                 ),
             )

@@ -1,4 +1,4 @@
-//! `#[mcp_rs_server]` on an inherent impl block: its `#[mcp_tool]`, `#[mcp_resource]`,
+//! `#[mcp_server]` on an inherent impl block: its `#[mcp_tool]`, `#[mcp_resource]`,
 //! `#[mcp_resource_template]` and `#[mcp_prompt]` methods become the items of a `HandlerSet`,
 //! registered with `Server::builder().with_handler(value)`.
 
@@ -24,14 +24,14 @@ fn kind_of(attr: &syn::Attribute) -> Option<Kind> {
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut cx = Ctxt::new();
     if !args.is_empty() {
-        cx.error_spanned_by(&args, "#[mcp_rs_server] takes no options");
+        cx.error_spanned_by(&args, "#[mcp_server] takes no options");
     }
     let mut item: ItemImpl = match syn::parse2(input) {
         Ok(i) => i,
         Err(e) => {
             return syn::Error::new(
                 e.span(),
-                "#[mcp_rs_server] applies to an inherent `impl` block whose methods carry #[mcp_tool], #[mcp_resource], #[mcp_resource_template] or #[mcp_prompt]",
+                "#[mcp_server] applies to an inherent `impl` block whose methods carry #[mcp_tool], #[mcp_resource], #[mcp_resource_template] or #[mcp_prompt]",
             )
             .into_compile_error();
         }
@@ -39,7 +39,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     if let Some((_, path, _)) = &item.trait_ {
         cx.error_spanned_by(
             path,
-            "#[mcp_rs_server] applies to an inherent `impl` block, not a trait implementation",
+            "#[mcp_server] applies to an inherent `impl` block, not a trait implementation",
         );
     }
 

@@ -58,7 +58,7 @@ impl fmt::Debug for ServerBuilder {
 
 /// A value whose methods are MCP items, registered with [`ServerBuilder::with_handler`].
 ///
-/// `#[mcp_rs_server]` implements it for the type of an annotated `impl` block: each `#[mcp_tool]`,
+/// `#[mcp_server]` implements it for the type of an annotated `impl` block: each `#[mcp_tool]`,
 /// `#[mcp_resource]`, `#[mcp_resource_template]` and `#[mcp_prompt]` method becomes one
 /// definition whose handler shares the value. Implement it by hand to register a group of
 /// hand-built definitions that share state.
@@ -278,7 +278,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Registers the items of an `#[mcp_rs_server]` impl block, sharing `handler`.
+    /// Registers the items of an `#[mcp_server]` impl block, sharing `handler`.
     pub fn with_handler<H: HandlerSet>(mut self, handler: H) -> Self {
         let defs = Arc::new(handler).into_defs();
         self.defs.tools.extend(defs.tools);

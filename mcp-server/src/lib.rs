@@ -43,7 +43,7 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | `macros` | `#[mcp_tool]`, `#[mcp_resource]`, `#[mcp_resource_template]`, `#[mcp_prompt]`, `#[mcp_rs_server]` (pulls in mcp-rs-macros: syn, quote) | yes |
+//! | `macros` | `#[mcp_tool]`, `#[mcp_resource]`, `#[mcp_resource_template]`, `#[mcp_prompt]`, `#[mcp_server]` (pulls in mcp-rs-macros: syn, quote) | yes |
 //! | `http` | Streamable HTTP transport (pulls in hyper, hyper-util, tower, http-body); off by default so that a stdio server compiles neither | no |
 //! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata (pulls in `http`, jsonwebtoken, reqwest with rustls, url, quick_cache) | no |
 //! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`; pulls in rsa, p256) | no |

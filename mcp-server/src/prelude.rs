@@ -11,4 +11,4 @@ pub use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
-pub use mcp_rs_macros::{mcp_prompt, mcp_resource, mcp_resource_template, mcp_rs_server, mcp_tool};
+pub use mcp_rs_macros::{mcp_prompt, mcp_resource, mcp_resource_template, mcp_server, mcp_tool};

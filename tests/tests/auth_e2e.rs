@@ -25,7 +25,9 @@ use mcp_rs_server::auth::{
 };
 use mcp_rs_server::scope::ScopeRequirement;
 use mcp_rs_server::tool::ToolDef;
-use mcp_rs_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
+use mcp_rs_server::transport::http::{
+    CorsLayer, HttpConfig, StreamableHttpService, serve_listener,
+};
 use mcp_rs_server::{RequestContext, Server, ToolError};
 use mcp_tests::bearer::{Client, PROTOCOL, post};
 use mcp_tests::interop::available as interop_available;

@@ -1,4 +1,4 @@
-//! `#[mcp_rs_server]` impl blocks registered with `with_handler`, and the macro features beyond
+//! `#[mcp_server]` impl blocks registered with `with_handler`, and the macro features beyond
 //! the user story: typed and optional arguments, `#[schema]` constraints, enum and function
 //! completions, `Params<T>` prompts, typed URI variables, `scopes_any`, injected context.
 
@@ -50,7 +50,7 @@ struct DigestArgs {
     heading: Option<String>,
 }
 
-#[mcp_rs_server]
+#[mcp_server]
 impl Notes {
     /// Add a note.
     #[mcp_tool(title = "Add note", idempotent = false, open_world = false)]

@@ -17,7 +17,9 @@ use axum::serve::ListenerExt;
 use mcp_rs_server::Server;
 use mcp_rs_server::context::RequestContext;
 use mcp_rs_server::tool::ToolDef;
-use mcp_rs_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, shutdown_signal};
+use mcp_rs_server::transport::http::{
+    CorsLayer, HttpConfig, StreamableHttpService, shutdown_signal,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -27,7 +29,7 @@ struct Greet {
     name: String,
 }
 
-fn mcp_rs_server() -> Server {
+fn mcp_server() -> Server {
     Server::builder()
         .name("axum-mount-example")
         .version(env!("CARGO_PKG_VERSION"))
@@ -70,7 +72,7 @@ async fn main() -> std::io::Result<()> {
         .tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-    let mcp = StreamableHttpService::new(mcp_rs_server(), HttpConfig::default().any_path());
+    let mcp = StreamableHttpService::new(mcp_server(), HttpConfig::default().any_path());
     println!("axum-mount listening on http://{addr} (MCP at /mcp)");
     // On Ctrl-C or SIGTERM: end the MCP sessions (their open SSE streams finish), then let
     // axum finish the remaining connections.

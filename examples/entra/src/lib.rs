@@ -201,7 +201,7 @@ fn caller(ctx: &RequestContext) -> Result<&OAuthContext, ToolError> {
         .ok_or_else(|| ToolError::new("no verified identity on this request"))
 }
 
-#[mcp_rs_server]
+#[mcp_server]
 impl Notebook {
     /// Who am I? Returns the subject, calling app, tenant and scopes of the token.
     #[mcp_tool(read_only)]

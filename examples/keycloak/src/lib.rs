@@ -20,7 +20,9 @@ use mcp_rs_server::auth::{
     AuthorizationLayer, ConfigError, ProtectedResourceMetadata, ResourceMetadataLayer,
 };
 use mcp_rs_server::prelude::*;
-use mcp_rs_server::transport::http::{CorsLayer, HttpConfig, StreamableHttpService, serve_listener};
+use mcp_rs_server::transport::http::{
+    CorsLayer, HttpConfig, StreamableHttpService, serve_listener,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::future::Future;
@@ -171,7 +173,7 @@ fn caller(ctx: &RequestContext) -> Result<&OAuthContext, ToolError> {
         .ok_or_else(|| ToolError::new("no verified identity on this request"))
 }
 
-#[mcp_rs_server]
+#[mcp_server]
 impl Notebook {
     /// Who am I? Returns the subject, client and scopes of the access token (any valid token).
     #[mcp_tool(read_only)]

@@ -266,7 +266,7 @@ fn caller(ctx: &RequestContext) -> Result<&OAuthContext, ToolError> {
         .ok_or_else(|| ToolError::new("no verified identity on this request"))
 }
 
-#[mcp_rs_server]
+#[mcp_server]
 impl Notebook {
     /// Who am I? The subject, client and scopes of the access token.
     #[mcp_tool(read_only)]

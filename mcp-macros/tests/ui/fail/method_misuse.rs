@@ -11,7 +11,7 @@ impl Counter {
 
 struct Other;
 
-#[mcp_rs_server]
+#[mcp_server]
 impl Other {
     #[mcp_tool]
     async fn bump(&mut self) -> u64 {

@@ -1,4 +1,4 @@
-// `#[mcp_rs_server]` impl blocks, including a generic one.
+// `#[mcp_server]` impl blocks, including a generic one.
 use mcp_rs_server::prelude::*;
 use std::sync::Mutex;
 
@@ -6,7 +6,7 @@ struct Notes {
     notes: Mutex<Vec<String>>,
 }
 
-#[mcp_rs_server]
+#[mcp_server]
 impl Notes {
     /// Add a note.
     #[mcp_tool(idempotent = false)]
@@ -50,7 +50,7 @@ struct Echo<T> {
     prefix: T,
 }
 
-#[mcp_rs_server]
+#[mcp_server]
 impl<T: std::fmt::Display + Send + Sync + 'static> Echo<T> {
     /// Echo with a prefix.
     #[mcp_tool]
