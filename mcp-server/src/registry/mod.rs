@@ -10,9 +10,10 @@ use crate::error::BuildError;
 use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::tool::ToolDef;
+use arc_swap::ArcSwap;
 use pagination::CursorCodec;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use uri_template::UriTemplate;
 
 /// A registered tool with its argument validator (compiled once).
@@ -36,16 +37,53 @@ pub(crate) struct TemplateEntry {
 pub(crate) type CompletionMap =
     HashMap<(crate::completion::CompletionTarget, String), Arc<dyn CompletionProvider>>;
 
+/// Tools, resources, templates and prompts, each an immutable snapshot that requests read
+/// without a lock (one atomic load of a pointer, no shared write) and that a change replaces.
 #[derive(Default)]
 pub(crate) struct Registry {
-    tools: RwLock<BTreeMap<String, Arc<ToolEntry>>>,
-    resources: RwLock<BTreeMap<String, Arc<ResourceDef>>>,
-    templates: RwLock<Templates>,
-    prompts: RwLock<BTreeMap<String, Arc<PromptDef>>>,
+    tools: Snapshot<BTreeMap<String, Arc<ToolEntry>>>,
+    resources: Snapshot<BTreeMap<String, Arc<ResourceDef>>>,
+    templates: Snapshot<Templates>,
+    prompts: Snapshot<BTreeMap<String, Arc<PromptDef>>>,
+    /// Written only while the server is built; read by `completion/complete`.
     pub(crate) completions: RwLock<CompletionMap>,
 }
 
+/// Read-mostly state: readers get the current `Arc` (no lock word shared between cores, so
+/// `tools/call` on many cores does not contend); writers copy, change and publish under a mutex
+/// that only writers take. A copy is a map of `Arc`s, cheap next to how rarely lists change.
 #[derive(Default)]
+struct Snapshot<T> {
+    current: ArcSwap<T>,
+    writer: Mutex<()>,
+}
+
+impl<T: Clone> Snapshot<T> {
+    fn load(&self) -> arc_swap::Guard<Arc<T>> {
+        self.current.load()
+    }
+
+    /// Applies `change` to a copy of the current value and publishes the copy, unless `change`
+    /// returns an error (then nothing changes).
+    fn update<R, E>(&self, change: impl FnOnce(&mut T) -> Result<R, E>) -> Result<R, E> {
+        let _writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut next = T::clone(&self.current.load());
+        let out = change(&mut next)?;
+        self.current.store(Arc::new(next));
+        Ok(out)
+    }
+
+    /// Removes through `change`, publishing only when it reports a removal.
+    fn remove(&self, change: impl FnOnce(&mut T) -> bool) -> bool {
+        self.update(|v| if change(v) { Ok(()) } else { Err(()) })
+            .is_ok()
+    }
+}
+
+#[derive(Default, Clone)]
 struct Templates {
     by_text: BTreeMap<String, Arc<TemplateEntry>>,
     /// Match order: most literal text first.
@@ -54,10 +92,6 @@ struct Templates {
 
 fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn loc(l: Option<&'static str>) -> String {
@@ -121,17 +155,18 @@ fn page<V, T>(
 impl Registry {
     pub(crate) fn add_tool(&self, def: ToolDef) -> Result<(), BuildError> {
         let entry = Self::tool_entry(def)?;
-        let mut tools = write(&self.tools);
-        if let Some(existing) = tools.get(&entry.def.tool.name) {
-            return Err(BuildError::Duplicate {
-                kind: "tool",
-                name: entry.def.tool.name.clone(),
-                first: loc(existing.def.location),
-                second: loc(entry.def.location),
-            });
-        }
-        tools.insert(entry.def.tool.name.clone(), Arc::new(entry));
-        Ok(())
+        self.tools.update(|tools| {
+            if let Some(existing) = tools.get(&entry.def.tool.name) {
+                return Err(BuildError::Duplicate {
+                    kind: "tool",
+                    name: entry.def.tool.name.clone(),
+                    first: loc(existing.def.location),
+                    second: loc(entry.def.location),
+                });
+            }
+            tools.insert(entry.def.tool.name.clone(), Arc::new(entry));
+            Ok(())
+        })
     }
 
     fn tool_entry(def: ToolDef) -> Result<ToolEntry, BuildError> {
@@ -168,15 +203,15 @@ impl Registry {
     }
 
     pub(crate) fn remove_tool(&self, name: &str) -> bool {
-        write(&self.tools).remove(name).is_some()
+        self.tools.remove(|t| t.remove(name).is_some())
     }
 
     pub(crate) fn tool(&self, name: &str) -> Option<Arc<ToolEntry>> {
-        read(&self.tools).get(name).cloned()
+        self.tools.load().get(name).cloned()
     }
 
     pub(crate) fn tool_count(&self) -> usize {
-        read(&self.tools).len()
+        self.tools.load().len()
     }
 
     pub(crate) fn list_tools(
@@ -187,7 +222,7 @@ impl Registry {
         keep: impl FnMut(&Arc<ToolEntry>) -> bool,
     ) -> Result<Page<mcp_rs_core::schema::Tool>, crate::McpError> {
         let after = cursor.map(|c| codec.decode("tools", c)).transpose()?;
-        let (items, last) = page(&read(&self.tools), after.as_deref(), limit, keep, |e| {
+        let (items, last) = page(&self.tools.load(), after.as_deref(), limit, keep, |e| {
             e.def.tool.clone()
         });
         Ok(Page {
@@ -197,29 +232,30 @@ impl Registry {
     }
 
     pub(crate) fn add_resource(&self, def: ResourceDef) -> Result<(), BuildError> {
-        let mut resources = write(&self.resources);
-        if let Some(existing) = resources.get(&def.resource.uri) {
-            return Err(BuildError::Duplicate {
-                kind: "resource",
-                name: def.resource.uri.clone(),
-                first: loc(existing.location),
-                second: loc(def.location),
-            });
-        }
-        resources.insert(def.resource.uri.clone(), Arc::new(def));
-        Ok(())
+        self.resources.update(|resources| {
+            if let Some(existing) = resources.get(&def.resource.uri) {
+                return Err(BuildError::Duplicate {
+                    kind: "resource",
+                    name: def.resource.uri.clone(),
+                    first: loc(existing.location),
+                    second: loc(def.location),
+                });
+            }
+            resources.insert(def.resource.uri.clone(), Arc::new(def));
+            Ok(())
+        })
     }
 
     pub(crate) fn remove_resource(&self, uri: &str) -> bool {
-        write(&self.resources).remove(uri).is_some()
+        self.resources.remove(|r| r.remove(uri).is_some())
     }
 
     pub(crate) fn resource(&self, uri: &str) -> Option<Arc<ResourceDef>> {
-        read(&self.resources).get(uri).cloned()
+        self.resources.load().get(uri).cloned()
     }
 
     pub(crate) fn resource_count(&self) -> usize {
-        read(&self.resources).len()
+        self.resources.load().len()
     }
 
     pub(crate) fn list_resources(
@@ -230,7 +266,7 @@ impl Registry {
         keep: impl FnMut(&Arc<ResourceDef>) -> bool,
     ) -> Result<Page<mcp_rs_core::schema::Resource>, crate::McpError> {
         let after = cursor.map(|c| codec.decode("resources", c)).transpose()?;
-        let (items, last) = page(&read(&self.resources), after.as_deref(), limit, keep, |d| {
+        let (items, last) = page(&self.resources.load(), after.as_deref(), limit, keep, |d| {
             d.resource.clone()
         });
         Ok(Page {
@@ -246,41 +282,43 @@ impl Registry {
                 message: e.0,
             }
         })?;
-        let mut templates = write(&self.templates);
-        if let Some(existing) = templates.by_text.get(&def.template.uri_template) {
-            return Err(BuildError::Duplicate {
-                kind: "resource template",
-                name: def.template.uri_template.clone(),
-                first: loc(existing.def.location),
-                second: loc(def.location),
-            });
-        }
-        let entry = Arc::new(TemplateEntry { def, template });
-        templates
-            .by_text
-            .insert(entry.def.template.uri_template.clone(), entry.clone());
-        templates.match_order.push(entry);
-        templates
-            .match_order
-            .sort_by_key(|e| std::cmp::Reverse(e.template.specificity()));
-        Ok(())
+        self.templates.update(|templates| {
+            if let Some(existing) = templates.by_text.get(&def.template.uri_template) {
+                return Err(BuildError::Duplicate {
+                    kind: "resource template",
+                    name: def.template.uri_template.clone(),
+                    first: loc(existing.def.location),
+                    second: loc(def.location),
+                });
+            }
+            let entry = Arc::new(TemplateEntry { def, template });
+            templates
+                .by_text
+                .insert(entry.def.template.uri_template.clone(), entry.clone());
+            templates.match_order.push(entry);
+            templates
+                .match_order
+                .sort_by_key(|e| std::cmp::Reverse(e.template.specificity()));
+            Ok(())
+        })
     }
 
     pub(crate) fn remove_template(&self, uri_template: &str) -> bool {
-        let mut templates = write(&self.templates);
-        let removed = templates.by_text.remove(uri_template).is_some();
-        templates
-            .match_order
-            .retain(|e| e.def.template.uri_template != uri_template);
-        removed
+        self.templates.remove(|templates| {
+            let removed = templates.by_text.remove(uri_template).is_some();
+            templates
+                .match_order
+                .retain(|e| e.def.template.uri_template != uri_template);
+            removed
+        })
     }
 
     pub(crate) fn template(&self, uri_template: &str) -> Option<Arc<TemplateEntry>> {
-        read(&self.templates).by_text.get(uri_template).cloned()
+        self.templates.load().by_text.get(uri_template).cloned()
     }
 
     pub(crate) fn template_count(&self) -> usize {
-        read(&self.templates).by_text.len()
+        self.templates.load().by_text.len()
     }
 
     /// The most specific template matching `uri`, with its variables.
@@ -288,7 +326,8 @@ impl Registry {
         &self,
         uri: &str,
     ) -> Option<(Arc<TemplateEntry>, HashMap<String, String>)> {
-        read(&self.templates)
+        self.templates
+            .load()
             .match_order
             .iter()
             .find_map(|e| e.template.matches(uri).map(|vars| (e.clone(), vars)))
@@ -303,7 +342,7 @@ impl Registry {
     ) -> Result<Page<mcp_rs_core::schema::ResourceTemplate>, crate::McpError> {
         let after = cursor.map(|c| codec.decode("templates", c)).transpose()?;
         let (items, last) = page(
-            &read(&self.templates).by_text,
+            &self.templates.load().by_text,
             after.as_deref(),
             limit,
             keep,
@@ -316,29 +355,30 @@ impl Registry {
     }
 
     pub(crate) fn add_prompt(&self, def: PromptDef) -> Result<(), BuildError> {
-        let mut prompts = write(&self.prompts);
-        if let Some(existing) = prompts.get(&def.prompt.name) {
-            return Err(BuildError::Duplicate {
-                kind: "prompt",
-                name: def.prompt.name.clone(),
-                first: loc(existing.location),
-                second: loc(def.location),
-            });
-        }
-        prompts.insert(def.prompt.name.clone(), Arc::new(def));
-        Ok(())
+        self.prompts.update(|prompts| {
+            if let Some(existing) = prompts.get(&def.prompt.name) {
+                return Err(BuildError::Duplicate {
+                    kind: "prompt",
+                    name: def.prompt.name.clone(),
+                    first: loc(existing.location),
+                    second: loc(def.location),
+                });
+            }
+            prompts.insert(def.prompt.name.clone(), Arc::new(def));
+            Ok(())
+        })
     }
 
     pub(crate) fn remove_prompt(&self, name: &str) -> bool {
-        write(&self.prompts).remove(name).is_some()
+        self.prompts.remove(|p| p.remove(name).is_some())
     }
 
     pub(crate) fn prompt(&self, name: &str) -> Option<Arc<PromptDef>> {
-        read(&self.prompts).get(name).cloned()
+        self.prompts.load().get(name).cloned()
     }
 
     pub(crate) fn prompt_count(&self) -> usize {
-        read(&self.prompts).len()
+        self.prompts.load().len()
     }
 
     pub(crate) fn list_prompts(
@@ -349,7 +389,7 @@ impl Registry {
         keep: impl FnMut(&Arc<PromptDef>) -> bool,
     ) -> Result<Page<mcp_rs_core::schema::Prompt>, crate::McpError> {
         let after = cursor.map(|c| codec.decode("prompts", c)).transpose()?;
-        let (items, last) = page(&read(&self.prompts), after.as_deref(), limit, keep, |d| {
+        let (items, last) = page(&self.prompts.load(), after.as_deref(), limit, keep, |d| {
             d.prompt.clone()
         });
         Ok(Page {
