@@ -1,7 +1,9 @@
 //! [`ServerBuilder`]: configure a [`Server`] — identity, instructions, items, limits.
 
 use crate::completion::{CompletionProvider, CompletionTarget};
+use crate::custom::{CustomMethods, Extension, NotificationDef, RequestDef};
 use crate::error::BuildError;
+use crate::hooks::{Hooks, ServerHooks};
 use crate::prompt::PromptDef;
 use crate::protocol::ProtocolOptions;
 use crate::registry::Registry;
@@ -10,6 +12,7 @@ use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::server::{Options, Server, ServerInner};
 use crate::tool::ToolDef;
 use mcp_rs_core::schema::{Icon, Implementation, LoggingLevel, ServerCapabilities};
+use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +44,17 @@ pub struct ServerBuilder {
     options: Options,
     protocol: ProtocolOptions,
     cursor_key: Option<[u8; 32]>,
+    custom: Custom,
+}
+
+/// Custom methods, extensions and hooks registered on the builder.
+#[derive(Default)]
+struct Custom {
+    requests: Vec<RequestDef>,
+    notifications: Vec<NotificationDef>,
+    extensions: Vec<Extension>,
+    hooks: Vec<Arc<dyn ServerHooks>>,
+    hook_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -52,6 +66,10 @@ impl fmt::Debug for ServerBuilder {
             .field("templates", &self.defs.templates.len())
             .field("prompts", &self.defs.prompts.len())
             .field("discover", &self.discover)
+            .field("custom_requests", &self.custom.requests.len())
+            .field("custom_notifications", &self.custom.notifications.len())
+            .field("extensions", &self.custom.extensions.len())
+            .field("hooks", &self.custom.hooks.len())
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +125,7 @@ impl ServerBuilder {
             options: Options::default(),
             protocol: ProtocolOptions::default(),
             cursor_key: None,
+            custom: Custom::default(),
         }
     }
 
@@ -288,12 +307,49 @@ impl ServerBuilder {
         self
     }
 
+    /// Registers a custom request method (see [`custom`](crate::custom)).
+    pub fn request(mut self, def: RequestDef) -> Self {
+        self.custom.requests.push(def);
+        self
+    }
+
+    /// Registers a custom notification handler (see [`custom`](crate::custom)).
+    pub fn notification(mut self, def: NotificationDef) -> Self {
+        self.custom.notifications.push(def);
+        self
+    }
+
+    /// Registers an extension: declares its id and settings in `capabilities.extensions`
+    /// (also when [`capabilities`](Self::capabilities) replaced the derived ones, unless they
+    /// declare the same id) and routes its methods to their handlers.
+    pub fn extension(mut self, extension: Extension) -> Self {
+        self.custom.extensions.push(extension);
+        self
+    }
+
+    /// Adds server hooks; several run in the order they were added (see
+    /// [`hooks`](crate::hooks)).
+    pub fn hook(mut self, hooks: impl ServerHooks) -> Self {
+        self.custom.hooks.push(Arc::new(hooks));
+        self
+    }
+
+    /// How long one hook call may take (default
+    /// [`DEFAULT_HOOK_TIMEOUT`](crate::hooks::DEFAULT_HOOK_TIMEOUT), 5 s): past it the call is
+    /// abandoned as described in [`hooks`](crate::hooks).
+    pub fn hook_timeout(mut self, timeout: Duration) -> Self {
+        self.custom.hook_timeout = Some(timeout);
+        self
+    }
+
     /// Builds the server.
     ///
     /// # Errors
     /// Duplicate names / URIs / templates (naming both definition sites), invalid tool
-    /// names, invalid schemas, invalid URI templates.
+    /// names, invalid schemas, invalid URI templates; custom methods named like an MCP method
+    /// of any version or like another custom method; invalid or duplicate extension ids.
     pub fn try_build(self) -> Result<Server, BuildError> {
+        let (custom, hooks, extensions) = self.custom.build()?;
         let registry = Registry::default();
         let mut defs = self.defs;
         if self.discover {
@@ -330,7 +386,7 @@ impl ServerBuilder {
                 map.insert((target, arg), provider);
             }
         }
-        let capabilities = self.capabilities.unwrap_or_else(|| {
+        let mut capabilities = self.capabilities.unwrap_or_else(|| {
             let mut caps = ServerCapabilities::default().with_logging();
             if has_tools {
                 caps = caps.with_tools(true);
@@ -346,10 +402,16 @@ impl ServerBuilder {
             }
             caps
         });
+        if !extensions.is_empty() {
+            let declared = capabilities.extensions.get_or_insert_with(Default::default);
+            for (id, settings) in extensions {
+                declared.entry(id).or_insert(settings);
+            }
+        }
         let cursors = self
             .cursor_key
             .map_or_else(CursorCodec::random, CursorCodec::new);
-        Ok(Server(Arc::new(ServerInner::new(
+        let mut inner = ServerInner::new(
             self.info,
             self.instructions,
             capabilities,
@@ -357,7 +419,10 @@ impl ServerBuilder {
             self.options,
             self.protocol,
             cursors,
-        ))))
+        );
+        inner.custom = custom;
+        inner.hooks = hooks;
+        Ok(Server(Arc::new(inner)))
     }
 
     /// Builds the server.
@@ -371,6 +436,43 @@ impl ServerBuilder {
             Ok(s) => s,
             Err(e) => panic!("invalid MCP server configuration: {e}"),
         }
+    }
+}
+
+impl Custom {
+    /// The custom methods (the extensions' included), the hooks, and the extension entries
+    /// of `capabilities.extensions`.
+    fn build(self) -> Result<(CustomMethods, Hooks, Vec<(String, Value)>), BuildError> {
+        let Custom {
+            mut requests,
+            mut notifications,
+            extensions,
+            hooks,
+            hook_timeout,
+        } = self;
+        let mut declared: Vec<(String, Value)> = Vec::new();
+        for ext in extensions {
+            if !crate::custom::valid_extension_id(&ext.id) {
+                return Err(BuildError::InvalidExtensionId { id: ext.id });
+            }
+            if declared.iter().any(|(id, _)| *id == ext.id) {
+                return Err(BuildError::Duplicate {
+                    kind: "extension",
+                    name: ext.id,
+                    first: "<builder>".to_owned(),
+                    second: "<builder>".to_owned(),
+                });
+            }
+            requests.extend(ext.requests);
+            notifications.extend(ext.notifications);
+            declared.push((ext.id, Value::Object(ext.settings)));
+        }
+        let custom = CustomMethods::new(requests, notifications)?;
+        let hooks = Hooks::new(
+            hooks,
+            hook_timeout.unwrap_or(crate::hooks::DEFAULT_HOOK_TIMEOUT),
+        );
+        Ok((custom, hooks, declared))
     }
 }
 

@@ -300,7 +300,8 @@ pub enum BuildError {
     /// Two items of the same kind share a name (or URI / URI template).
     #[error("duplicate {kind} {name:?}: registered at {first} and at {second}")]
     Duplicate {
-        /// `"tool"`, `"resource"`, `"resource template"` or `"prompt"`.
+        /// `"tool"`, `"resource"`, `"resource template"`, `"prompt"`, `"method"` (custom
+        /// requests and notifications) or `"extension"`.
         kind: &'static str,
         /// The shared name, URI or template.
         name: String,
@@ -333,6 +334,24 @@ pub enum BuildError {
     InvalidToolName {
         /// The name.
         name: String,
+    },
+    /// A custom method (see [`custom`](crate::custom)) uses a name it may not: a method of
+    /// an MCP version, a JSON-RPC reserved name, or an empty one.
+    #[error("method {name:?} cannot be registered: {reason}")]
+    ReservedMethod {
+        /// The name.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
+    /// An extension identifier does not follow the `_meta` key rules with a prefix
+    /// (`com.example/name`).
+    #[error(
+        "invalid extension id {id:?}: expected dot-separated labels, a slash and a name, e.g. \"com.example/search\""
+    )]
+    InvalidExtensionId {
+        /// The identifier.
+        id: String,
     },
 }
 

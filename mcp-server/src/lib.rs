@@ -59,6 +59,7 @@ pub mod body;
 pub mod builder;
 pub mod completion;
 pub mod context;
+pub mod custom;
 mod dispatch;
 // The guides serve over HTTP too, so they compile only with the `http` feature (as the
 // workspace's `cargo test` builds this crate).
@@ -66,6 +67,7 @@ mod dispatch;
 mod docs_tests;
 pub mod error;
 mod handler;
+pub mod hooks;
 pub mod identity;
 #[cfg(feature = "http")]
 mod log_throttle;

@@ -5,7 +5,9 @@
 //! implemented in the dispatch layer, [`Server::builder`] next to the builder, and
 //! [`Server::serve_stdio`] in [`transport::stdio`](crate::transport::stdio).
 
+use crate::custom::CustomMethods;
 use crate::error::BuildError;
+use crate::hooks::Hooks;
 use crate::prompt::PromptDef;
 use crate::protocol::{ProtocolOptions, StatelessEnvelope};
 use crate::registry::Registry;
@@ -172,6 +174,10 @@ pub(crate) struct ServerInner {
     pub(crate) cursors: CursorCodec,
     pub(crate) sessions: SessionMap,
     pub(crate) pending: Pending,
+    /// Custom requests and notifications (fixed at build time).
+    pub(crate) custom: CustomMethods,
+    /// Server hooks (empty: no hook work).
+    pub(crate) hooks: Hooks,
     next_peer_id: AtomicI64,
     events: broadcast::Sender<ServerEvent>,
 }
@@ -196,6 +202,8 @@ impl ServerInner {
             cursors,
             sessions: SessionMap::default(),
             pending: Pending::default(),
+            custom: CustomMethods::default(),
+            hooks: Hooks::default(),
             next_peer_id: AtomicI64::new(1),
             events: broadcast::channel(256).0,
         }
@@ -274,6 +282,7 @@ impl Server {
         let s = Arc::new(Session::new(Some(outbound)));
         s.touch();
         self.0.sessions.insert(s.clone());
+        self.0.hooks.session(&s, true);
         s
     }
 
@@ -283,6 +292,7 @@ impl Server {
         let s = Arc::new(Session::new(None));
         s.touch();
         self.0.sessions.insert(s.clone());
+        self.0.hooks.session(&s, true);
         s
     }
 
@@ -296,6 +306,7 @@ impl Server {
     pub fn remove_session(&self, id: &str) -> Option<Arc<Session>> {
         let s = self.0.sessions.remove(id)?;
         s.close();
+        self.0.hooks.session(&s, false);
         Some(s)
     }
 

@@ -1,6 +1,7 @@
 //! One JSON-RPC message in, one [`Outcome`] out: era checks, context construction,
 //! routing to the handlers, cancellation, panic containment and error mapping.
 
+mod observe;
 mod rounds;
 
 use crate::context::{Inner, RequestContext};
@@ -35,7 +36,7 @@ async fn handle(server: &Server, msg: JsonRpcMessage, ex: Exchange) -> Outcome {
     match msg {
         JsonRpcMessage::Request(req) => request(server, req, ex).await,
         JsonRpcMessage::Notification(n) => {
-            notification(n, &ex);
+            notification(server, n, &ex).await;
             Outcome::NoReply
         }
         JsonRpcMessage::Response(r) => {
@@ -64,7 +65,10 @@ fn resolve(server: &Server, ex: &Exchange, id: &RequestId, reply: Result<Value, 
     }
 }
 
-fn notification(n: JsonRpcNotification, ex: &Exchange) {
+/// Hooks and custom handlers first (custom names never shadow the built-in ones), then the
+/// built-in notifications.
+async fn notification(server: &Server, n: JsonRpcNotification, ex: &Exchange) {
+    observe::notify(server, &n, ex).await;
     match n.method.as_str() {
         method::NOTIFICATION_CANCELLED => {
             let id = n
@@ -97,7 +101,25 @@ async fn request(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Outcome 
         id = %req.id,
         session = ex.session.as_ref().map_or("", |s| s.id()),
     );
-    request_inner(server, req, ex).instrument(span).await
+    if server.0.hooks.is_empty() {
+        return request_inner(server, req, ex).instrument(span).await;
+    }
+    hooked(server, req, ex).instrument(span).await
+}
+
+/// A request under the server hooks: `on_request` may refuse it; the outcome is reported.
+async fn hooked(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Outcome {
+    let watch = observe::watch(server, &req, &ex);
+    let outcome = match server.0.hooks.request(watch.info()).await {
+        Ok(()) => request_inner(server, req, ex).await,
+        Err(e) => {
+            tracing::info!(code = e.code(), "request refused by a server hook");
+            let stateless = ex.stateless.is_some();
+            map_error(e, req.id, &req.method, &ex, stateless)
+        }
+    };
+    observe::report(watch, &outcome).await;
+    outcome
 }
 
 async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Outcome {
@@ -108,7 +130,7 @@ async fn request_inner(server: &Server, req: JsonRpcRequest, ex: Exchange) -> Ou
         mut params,
     } = req;
     let (version, peer) = negotiated(&ex);
-    if let Err(e) = admit(&name, version, &ex) {
+    if let Err(e) = admit(server, &name, version, &ex) {
         return Outcome::Reply(JsonRpcMessage::error(Some(id), e));
     }
     let meta = match params.as_mut() {
@@ -191,10 +213,16 @@ fn negotiated(ex: &Exchange) -> (ProtocolVersion, Option<Arc<PeerInfo>>) {
     }
 }
 
-/// Whether `name` may run now: known in `version`, and (handshake era) the session is
-/// initialized unless the method is allowed before that.
-fn admit(name: &str, version: ProtocolVersion, ex: &Exchange) -> Result<(), ErrorObject> {
-    if !method::exists_in(name, version) {
+/// Whether `name` may run now: known in `version` (custom requests are known in every
+/// version), and (handshake era) the session is initialized unless the method is allowed
+/// before that.
+fn admit(
+    server: &Server,
+    name: &str,
+    version: ProtocolVersion,
+    ex: &Exchange,
+) -> Result<(), ErrorObject> {
+    if !method::exists_in(name, version) && server.0.custom.request(name).is_none() {
         return Err(ErrorObject::method_not_found(name));
     }
     if ex.stateless.is_none()

@@ -1,6 +1,7 @@
 //! The method handlers: pure functions of (server, context, params) → result JSON.
 
 pub(crate) mod completion;
+pub(crate) mod custom;
 pub(crate) mod discover;
 pub(crate) mod lifecycle;
 pub(crate) mod prompts;
@@ -40,7 +41,7 @@ pub(crate) async fn route(
         method::COMPLETION_COMPLETE => completion::complete(server, ctx, params).await,
         method::SERVER_DISCOVER => discover::handle(server, ctx, params).await,
         method::SUBSCRIPTIONS_LISTEN => subscriptions::handle(server, ctx, params).await,
-        other => Err(McpError::method_not_found(other)),
+        other => custom::call(server, other, ctx, params).await,
     }
 }
 

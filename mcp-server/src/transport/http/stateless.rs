@@ -11,7 +11,7 @@
 //! | envelope missing or ill-formed (`_meta`, protocolVersion, clientCapabilities, …) | 400 | -32602 |
 //! | version not served | 400 | -32022, `data.supported`, `data.requested` |
 //! | `requestState` tampered, expired or minted for another request | 400 | -32602 |
-//! | removed (`initialize`, `ping`, `logging/setLevel`, `resources/(un)subscribe`) or unknown method | 404 | -32601 |
+//! | removed (`initialize`, `ping`, `logging/setLevel`, `resources/(un)subscribe`) or unknown method (not a registered custom request) | 404 | -32601 |
 //! | an `input_required` result asking for an undeclared client capability | 400 | -32021, `data.requiredCapabilities` |
 //! | other handler errors | 200 | the handler's code (resource not found: -32602 with `data.uri`) |
 //! | removed notification (`notifications/initialized`, …) | 400 | -32601 |
@@ -246,7 +246,7 @@ fn check_request(
         i.exists_in(envelope.protocol_version)
             && i.kind == method::Kind::Request
             && i.direction != method::Direction::ServerToClient
-    });
+    }) || server.0.custom.request(&req.method).is_some();
     if !known {
         return Err((
             StatusCode::NOT_FOUND,
