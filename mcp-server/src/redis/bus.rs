@@ -108,11 +108,7 @@ async fn publish_loop(redis: Redis, channel: String, mut rx: mpsc::Receiver<Clus
 }
 
 /// Holds the subscription while anyone listens; subscribes again after a failure.
-async fn subscribe_loop(
-    redis: Redis,
-    channel: String,
-    tx: broadcast::WeakSender<ClusterMessage>,
-) {
+async fn subscribe_loop(redis: Redis, channel: String, tx: broadcast::WeakSender<ClusterMessage>) {
     loop {
         if let Err(e) = listen(&redis, &channel, &tx).await {
             log_failure("subscribe", &e);

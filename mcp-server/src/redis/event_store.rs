@@ -38,7 +38,9 @@ type Entry = (String, Vec<Vec<u8>>);
 
 fn to_event(stream: &str, (id, fields): Entry) -> Option<StoredEvent> {
     let seq = id.strip_prefix("0-")?.parse().ok()?;
-    let pos = fields.chunks(2).position(|kv| kv.first().is_some_and(|k| k == b"d"))?;
+    let pos = fields
+        .chunks(2)
+        .position(|kv| kv.first().is_some_and(|k| k == b"d"))?;
     let data = fields.get(2 * pos + 1)?;
     Some(StoredEvent {
         stream: stream.to_owned(),
@@ -144,7 +146,10 @@ impl EventStore for RedisEventStore {
             return Ok(());
         }
         let index = self.index_key(session);
-        let streams: Vec<String> = self.redis.query(::redis::cmd("SMEMBERS").arg(&index)).await?;
+        let streams: Vec<String> = self
+            .redis
+            .query(::redis::cmd("SMEMBERS").arg(&index))
+            .await?;
         let mut del = ::redis::cmd("DEL");
         del.arg(&index);
         for s in streams.iter().filter(|s| is_key_part(s)) {

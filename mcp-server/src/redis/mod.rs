@@ -31,7 +31,9 @@
 //! after that the connection reconnects by itself, so a Redis restart needs no restart of the
 //! server. While Redis is unreachable, `initialize` and requests for sessions this instance
 //! does not hold get `503` with `Retry-After`; sessions held here keep working, and their
-//! events are delivered live but cannot be replayed.
+//! events are delivered live but cannot be replayed. After a command could not reach Redis,
+//! the following ones fail at once for a second (nobody waits for the timeout), then the next
+//! one tries again.
 
 mod bus;
 mod event_store;
@@ -44,7 +46,7 @@ pub use session_store::RedisSessionStore;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 use crate::transport::http::{HttpConfig, StoreError};
@@ -57,6 +59,9 @@ pub const DEFAULT_EVENTS_PER_STREAM: usize = 1024;
 pub const DEFAULT_STREAM_TTL: Duration = Duration::from_secs(600);
 /// Default [`RedisConfig::finished_stream_ttl`]: 30 s.
 pub const DEFAULT_FINISHED_STREAM_TTL: Duration = Duration::from_secs(30);
+
+/// After a command could not reach Redis, how long the others fail at once.
+const FAST_FAIL: Duration = Duration::from_secs(1);
 
 /// The longest pause between two reconnection attempts.
 const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
@@ -128,6 +133,8 @@ struct RedisInner {
     conn: OnceCell<ConnectionManager>,
     /// Tells this process's bus messages from the others'.
     instance: String,
+    /// Set when a command could not reach Redis: until then, commands fail at once.
+    down_until: std::sync::Mutex<Option<Instant>>,
 }
 
 impl fmt::Debug for Redis {
@@ -152,6 +159,7 @@ impl Redis {
             config,
             conn: OnceCell::new(),
             instance: uuid::Uuid::new_v4().simple().to_string(),
+            down_until: std::sync::Mutex::new(None),
         })))
     }
 
@@ -203,8 +211,8 @@ impl Redis {
         cmd: &::redis::Cmd,
     ) -> Result<T, StoreError> {
         self.bounded(async {
-            let mut c = self.conn().await?;
-            Ok(cmd.query_async(&mut c).await?)
+            let mut c = self.conn().await.map_err(Failure::Unreachable)?;
+            cmd.query_async(&mut c).await.map_err(Failure::from)
         })
         .await
     }
@@ -215,21 +223,63 @@ impl Redis {
         pipe: &::redis::Pipeline,
     ) -> Result<T, StoreError> {
         self.bounded(async {
-            let mut c = self.conn().await?;
-            Ok(pipe.query_async(&mut c).await?)
+            let mut c = self.conn().await.map_err(Failure::Unreachable)?;
+            pipe.query_async(&mut c).await.map_err(Failure::from)
         })
         .await
     }
 
+    /// Runs `f` under the timeout. While Redis is known to be unreachable (a command failed
+    /// to reach it less than [`FAST_FAIL`] ago) fails at once, so requests that need Redis get
+    /// their 503 without waiting and those that can do without it are not slowed down.
     async fn bounded<T>(
         &self,
-        f: impl Future<Output = Result<T, StoreError>>,
+        f: impl Future<Output = Result<T, Failure>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.0.config.timeout, f).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("redis: no answer within {:?}", self.0.config.timeout).into()),
+        let down_until = *lock(&self.0.down_until);
+        if down_until.is_some_and(|t| Instant::now() < t) {
+            return Err("redis: unreachable (failed less than a second ago)".into());
+        }
+        let failure = match tokio::time::timeout(self.0.config.timeout, f).await {
+            Ok(Ok(v)) => {
+                if down_until.is_some() {
+                    *lock(&self.0.down_until) = None;
+                }
+                return Ok(v);
+            }
+            Ok(Err(Failure::Command(e))) => return Err(e.into()),
+            Ok(Err(Failure::Unreachable(e))) => e,
+            Err(_) => format!("redis: no answer within {:?}", self.0.config.timeout).into(),
+        };
+        *lock(&self.0.down_until) = Some(Instant::now() + FAST_FAIL);
+        Err(failure)
+    }
+}
+
+/// How a command failed: Redis could not be reached (connection refused, dropped, timed out),
+/// or it answered with an error.
+enum Failure {
+    Unreachable(StoreError),
+    Command(::redis::RedisError),
+}
+
+impl From<::redis::RedisError> for Failure {
+    fn from(e: ::redis::RedisError) -> Self {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_refusal()
+            || e.is_connection_dropped()
+        {
+            Failure::Unreachable(e.into())
+        } else {
+            Failure::Command(e)
         }
     }
+}
+
+/// Locks a mutex, ignoring poisoning (it guards a plain value).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A TTL in whole milliseconds, at least 1 (Redis refuses 0).
@@ -251,7 +301,10 @@ mod tests {
     fn keys_are_prefixed() {
         let r = Redis::new(RedisConfig::new("redis://127.0.0.1:1").prefix("app")).unwrap();
         assert_eq!(r.key(&["session", "ab"]), "app:session:ab");
-        assert_eq!(format!("{r:?}"), r#"Redis { prefix: "app", timeout: 2s, .. }"#);
+        assert_eq!(
+            format!("{r:?}"),
+            r#"Redis { prefix: "app", timeout: 2s, .. }"#
+        );
         assert!(Redis::new(RedisConfig::new("not a url")).is_err());
     }
 
@@ -268,11 +321,19 @@ mod tests {
     #[tokio::test]
     async fn unreachable_redis_fails_within_the_timeout() {
         // Port 1 on localhost: nothing listens, so connecting is refused at once.
-        let r = Redis::new(RedisConfig::new("redis://127.0.0.1:1").timeout(Duration::from_millis(300)))
-            .unwrap();
+        let r =
+            Redis::new(RedisConfig::new("redis://127.0.0.1:1").timeout(Duration::from_millis(300)))
+                .unwrap();
         let started = std::time::Instant::now();
         let got: Result<Option<String>, _> = r.query(::redis::cmd("GET").arg("k")).await;
         assert!(got.is_err());
         assert!(started.elapsed() < Duration::from_secs(2));
+        // Within the next second the others fail at once, without trying.
+        let got: Result<Option<String>, _> = r.query(::redis::cmd("GET").arg("k")).await;
+        assert_eq!(
+            got.unwrap_err().to_string(),
+            "redis: unreachable (failed less than a second ago)"
+        );
+        assert!(lock(&r.0.down_until).is_some());
     }
 }

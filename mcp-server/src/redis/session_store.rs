@@ -44,7 +44,10 @@ impl SessionStore for RedisSessionStore {
         if !is_key_part(id) {
             return Ok(None);
         }
-        let json: Option<String> = self.redis.query(::redis::cmd("GET").arg(self.key(id))).await?;
+        let json: Option<String> = self
+            .redis
+            .query(::redis::cmd("GET").arg(self.key(id)))
+            .await?;
         match json {
             Some(j) => Ok(Some(serde_json::from_str(&j)?)),
             None => Ok(None),
@@ -66,7 +69,10 @@ impl SessionStore for RedisSessionStore {
         if !is_key_part(id) {
             return Ok(false);
         }
-        let n: i64 = self.redis.query(::redis::cmd("DEL").arg(self.key(id))).await?;
+        let n: i64 = self
+            .redis
+            .query(::redis::cmd("DEL").arg(self.key(id)))
+            .await?;
         Ok(n > 0)
     }
 }

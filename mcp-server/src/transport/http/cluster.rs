@@ -20,20 +20,10 @@ use tokio::sync::broadcast;
 
 use super::bus::ClusterMessage;
 use super::edge::{EdgeError, principal_of};
-use super::session_store::SessionRecord;
+use super::session_store::{SessionRecord, log_store_failure};
 use super::sessions::{HttpSession, Inner};
-use crate::log_throttle::LogThrottle;
 use crate::server::Exchange;
 use crate::session::{PeerInfo, Session};
-
-/// Failures of the session store, logged once per interval.
-static STORE_FAILURES: LogThrottle = LogThrottle::new(std::time::Duration::from_secs(10));
-
-fn log_store_failure(what: &str, e: &dyn std::fmt::Display) {
-    if let Some(suppressed) = STORE_FAILURES.hit() {
-        tracing::warn!(target: "mcp_rs_server::http", error = %e, suppressed, "session store {what} failed");
-    }
-}
 
 /// Sets the changeable state of `record` (log level, subscriptions) on `session`.
 fn apply_state(session: &Session, record: &SessionRecord) {
@@ -245,7 +235,9 @@ mod tests {
 
     #[test]
     fn messages_serialise_tagged() {
-        let m = ClusterMessage::ResourceUpdated { uri: "a://b".into() };
+        let m = ClusterMessage::ResourceUpdated {
+            uri: "a://b".into(),
+        };
         assert_eq!(
             serde_json::to_value(&m).unwrap(),
             json!({"type": "resourceUpdated", "uri": "a://b"})
@@ -256,7 +248,12 @@ mod tests {
         );
         let back: ClusterMessage =
             serde_json::from_value(json!({"type": "sessionEnded", "session": "s"})).unwrap();
-        assert_eq!(back, ClusterMessage::SessionEnded { session: "s".into() });
+        assert_eq!(
+            back,
+            ClusterMessage::SessionEnded {
+                session: "s".into()
+            }
+        );
     }
 
     #[test]
@@ -265,13 +262,18 @@ mod tests {
             ServerEvent::ToolsListChanged,
             ServerEvent::ResourcesListChanged,
             ServerEvent::PromptsListChanged,
-            ServerEvent::ResourceUpdated { uri: "x://1".into() },
+            ServerEvent::ResourceUpdated {
+                uri: "x://1".into(),
+            },
         ] {
             let m = ClusterMessage::from_event(&e);
             assert_eq!(m.to_event(), Some(e));
         }
         assert_eq!(
-            ClusterMessage::SessionChanged { session: "s".into() }.to_event(),
+            ClusterMessage::SessionChanged {
+                session: "s".into()
+            }
+            .to_event(),
             None
         );
     }

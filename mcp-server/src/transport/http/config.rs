@@ -92,7 +92,10 @@ impl std::fmt::Debug for HttpConfig {
                 "session_store",
                 &self.session_store.as_ref().map(|_| "<dyn SessionStore>"),
             )
-            .field("cluster", &self.cluster.as_ref().map(|_| "<dyn ClusterBus>"))
+            .field(
+                "cluster",
+                &self.cluster.as_ref().map(|_| "<dyn ClusterBus>"),
+            )
             .finish()
     }
 }

@@ -88,6 +88,16 @@ impl SessionRecord {
     }
 }
 
+/// Failures of the session store, logged once per interval.
+static STORE_FAILURES: crate::log_throttle::LogThrottle =
+    crate::log_throttle::LogThrottle::new(std::time::Duration::from_secs(10));
+
+pub(crate) fn log_store_failure(what: &str, e: &dyn std::fmt::Display) {
+    if let Some(suppressed) = STORE_FAILURES.hit() {
+        tracing::warn!(target: "mcp_rs_server::http", error = %e, suppressed, "session store {what} failed");
+    }
+}
+
 /// Storage of session records. See the [module docs](self).
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {

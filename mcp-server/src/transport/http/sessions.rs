@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::config::HttpConfig;
 use super::edge::session_id_header;
 use super::edge::{EdgeError, empty_response, principal_of, protocol_version_header};
-use super::session_store::SessionRecord;
+use super::session_store::{SessionRecord, log_store_failure};
 use super::streams::{HubSender, Standalone, StandaloneSink};
 use crate::body::Body;
 use crate::server::Server;
@@ -168,9 +168,7 @@ impl Inner {
                     self.close_session(id).await;
                     return Err(EdgeError::session_not_found());
                 }
-                Err(e) => {
-                    tracing::warn!(target: "mcp_rs_server::http", error = %e, "session store touch failed");
-                }
+                Err(e) => log_store_failure("touch", &e),
             }
         }
         Ok(hs)
@@ -307,7 +305,7 @@ impl Inner {
         if let Some(store) = &self.config.session_store {
             let record = SessionRecord::of(&hs.session);
             if let Err(e) = store.insert(record, self.config.session_idle_timeout).await {
-                tracing::warn!(target: "mcp_rs_server::http", error = %e, "session store insert failed");
+                log_store_failure("insert", &e);
                 self.discard(hs);
                 return Err(EdgeError::store_unavailable(self.config.busy_retry_after));
             }
