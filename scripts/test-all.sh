@@ -108,6 +108,8 @@ export MCP_INTEROP_NODE_CLIENT="$ROOT/tests/interop/mcp_client.mjs"
 export MCP_REMOTE_BIN="$ROOT/tests/interop/node_modules/.bin/mcp-remote"
 export KEYCLOAK_FLOW="$ROOT/tests/interop/keycloak_flow.py"
 export MCP_REQUIRE_INTEROP=1
+# tests/tests/multi_instance.rs: redis-server (installed by .ci/run) must be there.
+export MCP_REQUIRE_REDIS=1
 "$MCP_INTEROP_PYTHON" -c 'import mcp' 2>/dev/null || { echo "test-all: $MCP_INTEROP_PYTHON has no mcp SDK (run without SKIP_INSTALL)" >&2; exit 2; }
 
 # --- 2. compile the tests first (CPU-heavy; Keycloak starts after) ------------------------

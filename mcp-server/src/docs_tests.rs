@@ -27,6 +27,11 @@ struct ProtocolEras;
 #[allow(dead_code)]
 struct Authorization;
 
+#[cfg(feature = "redis")]
+#[doc = include_str!("../../docs/scaling-out.md")]
+#[allow(dead_code)]
+struct ScalingOut;
+
 #[doc = include_str!("../../docs/macros.md")]
 #[allow(dead_code)]
 struct Macros;

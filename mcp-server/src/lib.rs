@@ -47,6 +47,7 @@
 //! | `http` | Streamable HTTP transport (pulls in hyper, hyper-util, tower, http-body); off by default so that a stdio server compiles neither | no |
 //! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata (pulls in `http`, jsonwebtoken, reqwest with rustls, url, quick_cache) | no |
 //! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`; pulls in rsa, p256) | no |
+//! | `redis` | [`redis`]: session store, event store and cluster bus on Redis, for several instances behind a load balancer (pulls in `http` and the `redis` crate) | no |
 //! | `logging` | [`logging::init`]: a stderr `tracing` subscriber filtered by `RUST_LOG`, in one line (tracing-subscriber) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -79,6 +80,9 @@ pub mod macro_support;
 pub mod prelude;
 pub mod prompt;
 pub mod protocol;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 pub mod registry;
 pub mod resource;
 pub mod scope;

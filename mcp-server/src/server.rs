@@ -14,15 +14,15 @@ use crate::registry::Registry;
 use crate::registry::pagination::CursorCodec;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::scope::ScopeRequirement;
-use crate::session::{MessageSink, Pending, Session, SessionMap};
+use crate::session::{MessageSink, PeerInfo, Pending, Session, SessionMap};
 use crate::tool::ToolDef;
 use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_rs_core::method;
 use mcp_rs_core::schema::{Implementation, LoggingLevel, ServerCapabilities};
 use serde_json::json;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -180,7 +180,13 @@ pub(crate) struct ServerInner {
     pub(crate) hooks: Hooks,
     next_peer_id: AtomicI64,
     events: broadcast::Sender<ServerEvent>,
+    /// Carries events emitted here to the other instances of a deployment (set once by a
+    /// clustered transport).
+    relay: OnceLock<EventRelay>,
 }
+
+/// What a clustered transport does with each event emitted on this instance.
+pub(crate) type EventRelay = Box<dyn Fn(&ServerEvent) + Send + Sync>;
 
 impl ServerInner {
     pub(crate) fn new(
@@ -206,6 +212,7 @@ impl ServerInner {
             hooks: Hooks::default(),
             next_peer_id: AtomicI64::new(1),
             events: broadcast::channel(256).0,
+            relay: OnceLock::new(),
         }
     }
 
@@ -296,6 +303,26 @@ impl Server {
         s
     }
 
+    /// Restores a session that another instance of the deployment created: registers a
+    /// session with that `id`, already initialised with `peer`. The caller (a transport with
+    /// a shared session store) checks the bound principal and sets the rest of the state.
+    pub(crate) fn restore_session(&self, id: &str, peer: PeerInfo) -> Arc<Session> {
+        let s = Arc::new(Session::with_id(id.to_owned(), None));
+        s.initialize(peer);
+        s.touch();
+        self.0.sessions.insert(s.clone());
+        s
+    }
+
+    /// Sends every event emitted on this instance through `relay` as well (the first call
+    /// wins; later ones are ignored). Server→client request ids then start at `peer_id_base`,
+    /// so the ids of instances sharing a session do not collide.
+    pub(crate) fn set_event_relay(&self, relay: EventRelay, peer_id_base: i64) {
+        if self.0.relay.set(relay).is_ok() {
+            self.0.next_peer_id.store(peer_id_base, Ordering::Relaxed);
+        }
+    }
+
     /// A live session by id.
     #[must_use]
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
@@ -341,6 +368,14 @@ impl Server {
     /// Announces `event` to every live, initialised session (for `ResourceUpdated`: those
     /// subscribed to the URI) and to [`subscribe_events`](Self::subscribe_events) receivers.
     pub fn emit(&self, event: ServerEvent) {
+        if let Some(relay) = self.0.relay.get() {
+            relay(&event);
+        }
+        self.emit_local(event);
+    }
+
+    /// [`emit`](Self::emit) on this instance only (an event relayed from another instance).
+    pub(crate) fn emit_local(&self, event: ServerEvent) {
         let note = event.to_notification();
         for s in self.0.sessions.snapshot() {
             if !s.is_initialized() || s.is_closed() {

@@ -85,6 +85,11 @@ impl Pending {
     pub(crate) fn len(&self) -> usize {
         lock(&self.0).len()
     }
+
+    /// Whether a request with `id` waits for an answer here.
+    pub(crate) fn contains(&self, id: &RequestId) -> bool {
+        lock(&self.0).contains_key(id)
+    }
 }
 
 /// Locks a mutex, recovering from poisoning (the data are plain maps; a panicking holder
@@ -115,8 +120,13 @@ pub struct Session {
 impl Session {
     /// A new session with a random id and `outbound` as its standalone channel to the client.
     pub(crate) fn new(outbound: Option<Arc<dyn MessageSink>>) -> Self {
+        Self::with_id(uuid::Uuid::new_v4().simple().to_string(), outbound)
+    }
+
+    /// A session with a known id: one created by another server instance, restored here.
+    pub(crate) fn with_id(id: String, outbound: Option<Arc<dyn MessageSink>>) -> Self {
         Session {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id,
             created: Instant::now(),
             last_activity_ms: AtomicU64::new(0),
             initialized: AtomicBool::new(false),

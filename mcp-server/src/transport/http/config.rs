@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::bus::ClusterBus;
 use super::event_store::{EventStore, InMemoryEventStore};
 use super::guard::{HostAllowList, HostGuardLayer};
 use super::session_store::SessionStore;
@@ -66,6 +67,7 @@ pub struct HttpConfig {
     pub(crate) busy_retry_after: Duration,
     pub(crate) event_store: Option<Arc<dyn EventStore>>,
     pub(crate) session_store: Option<Arc<dyn SessionStore>>,
+    pub(crate) cluster: Option<Arc<dyn ClusterBus>>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -90,6 +92,10 @@ impl std::fmt::Debug for HttpConfig {
                 "session_store",
                 &self.session_store.as_ref().map(|_| "<dyn SessionStore>"),
             )
+            .field(
+                "cluster",
+                &self.cluster.as_ref().map(|_| "<dyn ClusterBus>"),
+            )
             .finish()
     }
 }
@@ -111,6 +117,7 @@ impl Default for HttpConfig {
             busy_retry_after: Duration::from_secs(5),
             event_store: Some(Arc::new(InMemoryEventStore::default())),
             session_store: None,
+            cluster: None,
         }
     }
 }
@@ -262,6 +269,16 @@ impl HttpConfig {
     /// See [`SessionStore`] for what is written and when.
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.session_store = Some(store);
+        self
+    }
+
+    /// The bus between the instances of a deployment that share a [`SessionStore`] (default:
+    /// none). With it, list changes and resource updates emitted on one instance reach the
+    /// sessions served by the others, an answer to a server→client request reaches the
+    /// instance that waits for it, and a session ended on one instance ends on all. See
+    /// [`ClusterBus`].
+    pub fn cluster_bus(mut self, bus: Arc<dyn ClusterBus>) -> Self {
+        self.cluster = Some(bus);
         self
     }
 

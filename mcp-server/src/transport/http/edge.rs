@@ -107,6 +107,19 @@ impl EdgeError {
         e
     }
 
+    /// The shared session store cannot be reached: 503 with `Retry-After`.
+    pub(crate) fn store_unavailable(retry_after: Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorObject::new(
+                SERVER_BUSY,
+                "Service unavailable: the session store cannot be reached, retry later",
+            ),
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     pub(crate) fn into_response(self) -> Response<Body> {
         let this = *self.0;
         let msg = JsonRpcMessage::error(this.id, this.error);

@@ -37,7 +37,9 @@
 // Request flow: `service` (path, Host/Origin, method) → `post` / `get` / `sessions`
 // (DELETE) → `respond` (JSON or SSE); `post` hands 2026-07-28 messages to `stateless`.
 // `edge` (header checks, error bodies), `run`, `sse`, `streams` and the stores sit below.
+mod bus;
 pub(crate) mod challenge;
+mod cluster;
 mod config;
 mod conn;
 mod cors;
@@ -56,6 +58,7 @@ mod sse;
 mod stateless;
 mod streams;
 
+pub use bus::{ClusterBus, ClusterMessage};
 pub use config::{
     DEFAULT_HANDLER_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_SSE_RETRY_MS, HttpConfig,

@@ -212,6 +212,9 @@ impl Inner {
         let session = hs.map(|h| h.session.clone());
         let parts = Arc::new(parts);
         for m in batch.messages {
+            if session.as_ref().is_some_and(|s| self.relay_reply(s, &m)) {
+                continue;
+            }
             let ex = exchange(session.as_ref(), None, &parts, CancellationToken::new());
             let _ = self.server.handle(m, ex).await;
         }
@@ -286,8 +289,14 @@ impl Inner {
                 let ex = exchange(session.as_ref(), related.clone(), &parts, cancel.clone());
                 let this = &self;
                 let cancel = cancel.clone();
+                let session = session.clone();
                 async move {
+                    let save = this.config.session_store.is_some()
+                        && super::cluster::changes_session_state(&m);
                     let outcome = handle_with_timeout(&this.server, m, ex, timeout, &cancel).await;
+                    if let Some(s) = session.as_deref().filter(|_| save) {
+                        this.save_session_state(s).await;
+                    }
                     Reply::from_outcome(outcome)
                 }
             };

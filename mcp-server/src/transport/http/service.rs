@@ -80,9 +80,9 @@ impl fmt::Debug for StreamableHttpService {
 impl StreamableHttpService {
     /// The endpoint for `server` with `config`.
     pub fn new(server: Server, config: HttpConfig) -> Self {
-        StreamableHttpService {
-            inner: Arc::new(Inner::new(server, config)),
-        }
+        let inner = Arc::new(Inner::new(server, config));
+        inner.ensure_cluster();
+        StreamableHttpService { inner }
     }
 
     /// The configuration.

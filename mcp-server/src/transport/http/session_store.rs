@@ -6,16 +6,18 @@
 //! capabilities, the principal the session is bound to). The transport writes a record on
 //! `initialize`, touches it on every request of the session (a session whose record is gone
 //! or expired answers 404 everywhere), and deletes it on `DELETE` or expiry. The record holds
-//! everything needed to restore the session on another instance; that restoring step (a
-//! session created with a given id from a record) is not wired yet, so today a request must
-//! reach the instance that created its session (sticky routing).
+//! everything needed to restore the session on another instance: a request whose session is
+//! not live in this process is served from its record (same principal only, else 404) when a
+//! store is configured, and `logging/setLevel`, `resources/subscribe` and
+//! `resources/unsubscribe` write the record again (see
+//! [`ClusterBus`](super::ClusterBus) for the notifications between instances).
 //!
 //! Records expire after the session idle timeout unless touched; the store enforces that
 //! itself (a Redis backend would use key TTLs).
 
 use async_trait::async_trait;
 use mcp_rs_core::ProtocolVersion;
-use mcp_rs_core::schema::{ClientCapabilities, Implementation};
+use mcp_rs_core::schema::{ClientCapabilities, Implementation, LoggingLevel};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -43,6 +45,12 @@ pub struct SessionRecord {
     /// [`OAuthContext::principal_key`](crate::identity::OAuthContext::principal_key)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
+    /// The level the client set with `logging/setLevel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<LoggingLevel>,
+    /// The resource URIs the session is subscribed to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<String>,
 }
 
 impl SessionRecord {
@@ -55,7 +63,38 @@ impl SessionRecord {
             client_info: None,
             client_capabilities: None,
             principal: None,
+            log_level: None,
+            subscriptions: Vec::new(),
         }
+    }
+}
+
+impl SessionRecord {
+    /// The record that restores `session` on another instance.
+    pub(crate) fn of(session: &crate::session::Session) -> Self {
+        let mut record = SessionRecord::new(
+            session.id(),
+            session
+                .protocol_version()
+                .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE),
+        );
+        record.client_info = session.client_info().cloned();
+        record.client_capabilities = session.client_capabilities().cloned();
+        record.principal = session.principal().map(str::to_owned);
+        record.log_level = session.log_level();
+        record.subscriptions = session.subscriptions();
+        record.subscriptions.sort();
+        record
+    }
+}
+
+/// Failures of the session store, logged once per interval.
+static STORE_FAILURES: crate::log_throttle::LogThrottle =
+    crate::log_throttle::LogThrottle::new(std::time::Duration::from_secs(10));
+
+pub(crate) fn log_store_failure(what: &str, e: &dyn std::fmt::Display) {
+    if let Some(suppressed) = STORE_FAILURES.hit() {
+        tracing::warn!(target: "mcp_rs_server::http", error = %e, suppressed, "session store {what} failed");
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::config::HttpConfig;
 use super::edge::session_id_header;
 use super::edge::{EdgeError, empty_response, principal_of, protocol_version_header};
-use super::session_store::SessionRecord;
+use super::session_store::{SessionRecord, log_store_failure};
 use super::streams::{HubSender, Standalone, StandaloneSink};
 use crate::body::Body;
 use crate::server::Server;
@@ -27,6 +27,8 @@ pub(crate) struct Inner {
     pub(crate) config: HttpConfig,
     sessions: RwLock<HashMap<Arc<str>, Arc<HttpSession>>>,
     sweeper: OnceLock<()>,
+    /// Set once the cluster bus (if configured) is listened to.
+    pub(super) cluster_started: OnceLock<()>,
     /// The handshake-era versions the `MCP-Protocol-Version` header may name.
     pub(crate) versions: Vec<ProtocolVersion>,
 }
@@ -92,6 +94,7 @@ impl Inner {
             config,
             sessions: RwLock::new(HashMap::new()),
             sweeper: OnceLock::new(),
+            cluster_started: OnceLock::new(),
             versions: ProtocolVersion::of_era(Era::Handshake).collect(),
         }
     }
@@ -118,6 +121,7 @@ impl Inner {
                 created: false,
             });
         }
+        self.ensure_cluster();
         if is_initialize {
             if self.session_count() >= self.config.max_sessions {
                 return Err(EdgeError::busy(self.config.busy_retry_after));
@@ -142,14 +146,16 @@ impl Inner {
 
     /// The live session `id`, if the caller may use it (same principal as its creator).
     pub(crate) async fn lookup(
-        &self,
+        self: &Arc<Self>,
         id: &str,
         parts: &Parts,
     ) -> Result<Arc<HttpSession>, EdgeError> {
         let found = read(&self.sessions).get(id).cloned();
         let hs = match found {
             Some(hs) if !hs.session.is_closed() => hs,
-            _ => return Err(EdgeError::session_not_found()),
+            Some(_) => return Err(EdgeError::session_not_found()),
+            // Created by another instance: restored from the shared session store.
+            None => self.restore(id, parts).await?,
         };
         if hs.session.principal() != principal_of(parts).as_deref() {
             // Someone else's session: indistinguishable from an unknown one.
@@ -162,9 +168,7 @@ impl Inner {
                     self.close_session(id).await;
                     return Err(EdgeError::session_not_found());
                 }
-                Err(e) => {
-                    tracing::warn!(target: "mcp_rs_server::http", error = %e, "session store touch failed");
-                }
+                Err(e) => log_store_failure("touch", &e),
             }
         }
         Ok(hs)
@@ -172,7 +176,11 @@ impl Inner {
 
     /// A new session; its standalone stream starts with the first GET.
     fn new_session(self: &Arc<Self>) -> Arc<HttpSession> {
-        let session = self.server.create_detached_session();
+        self.http_session(self.server.create_detached_session())
+    }
+
+    /// The HTTP side of `session`.
+    pub(super) fn http_session(&self, session: Arc<Session>) -> Arc<HttpSession> {
         let id: Arc<str> = Arc::from(session.id());
         let standalone = Arc::new(Standalone::new(
             id.clone(),
@@ -195,14 +203,43 @@ impl Inner {
         self.server.remove_session(&hs.id);
     }
 
-    /// Ends a session: its streams close, in-flight requests are cancelled, the stores forget it.
-    pub(crate) async fn close_session(&self, id: &str) {
+    /// Registers `make()` as session `id` unless one is live already; returns the live one.
+    pub(super) fn insert_if_absent(
+        self: &Arc<Self>,
+        id: &str,
+        make: impl FnOnce() -> Arc<HttpSession>,
+    ) -> Arc<HttpSession> {
+        let hs = {
+            let mut sessions = write(&self.sessions);
+            match sessions.get(id) {
+                Some(hs) => hs.clone(),
+                None => {
+                    let hs = make();
+                    sessions.insert(hs.id.clone(), hs.clone());
+                    hs
+                }
+            }
+        };
+        self.ensure_sweeper();
+        hs
+    }
+
+    /// Ends the live copy of a session in this process: its streams close, in-flight requests
+    /// are cancelled. The stores keep it.
+    pub(super) fn forget_local(&self, id: &str) {
         let removed = write(&self.sessions).remove(id);
         if let Some(hs) = removed {
             hs.session.close();
             lock(&hs.hubs).clear();
         }
         self.server.remove_session(id);
+    }
+
+    /// Ends a session: its streams close, in-flight requests are cancelled, the stores forget
+    /// it, and so do the other instances of a cluster.
+    pub(crate) async fn close_session(&self, id: &str) {
+        self.forget_local(id);
+        self.announce_closed(id);
         if let Some(store) = &self.config.event_store {
             let _ = store.remove_session(id).await;
         }
@@ -233,7 +270,12 @@ impl Inner {
                     let Some(inner) = weak.upgrade() else { break };
                     for id in inner.idle_sessions(timeout) {
                         tracing::debug!(target: "mcp_rs_server::http", session = %id, "session expired");
-                        inner.close_session(&id).await;
+                        if inner.config.cluster.is_some() {
+                            // Other instances may serve it: its record expires by its own TTL.
+                            inner.forget_local(&id);
+                        } else {
+                            inner.close_session(&id).await;
+                        }
                     }
                 }
             });
@@ -261,19 +303,11 @@ impl Inner {
             return Ok(false);
         }
         if let Some(store) = &self.config.session_store {
-            let mut record = SessionRecord::new(
-                hs.id.to_string(),
-                hs.session
-                    .protocol_version()
-                    .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE),
-            );
-            record.client_info = hs.session.client_info().cloned();
-            record.client_capabilities = hs.session.client_capabilities().cloned();
-            record.principal = hs.session.principal().map(str::to_owned);
+            let record = SessionRecord::of(&hs.session);
             if let Err(e) = store.insert(record, self.config.session_idle_timeout).await {
-                tracing::warn!(target: "mcp_rs_server::http", error = %e, "session store insert failed");
+                log_store_failure("insert", &e);
                 self.discard(hs);
-                return Err(EdgeError::busy(self.config.busy_retry_after));
+                return Err(EdgeError::store_unavailable(self.config.busy_retry_after));
             }
         }
         write(&self.sessions).insert(hs.id.clone(), hs.clone());

@@ -1,0 +1,316 @@
+//! Several instances of one server behind a load balancer without sticky routing.
+//!
+//! Two things make that work. A shared [`SessionStore`](super::SessionStore) lets any instance
+//! restore a session it has never seen from its record (peer info, negotiated version,
+//! capabilities, log level, subscriptions and the principal it is bound to: another principal
+//! gets 404, as for an unknown id). A [`ClusterBus`](super::ClusterBus) carries what one
+//! instance must tell the others: the events of [`Server::emit`](crate::Server::emit) (list changes, resource updates,
+//! hence `subscriptions/listen` fan-out), answers to server→client requests that reached the
+//! wrong instance, session state changes (`logging/setLevel`, subscriptions) and session ends.
+//!
+//! The bus is best effort: a message published while the backend is unreachable is lost (a
+//! client that missed a `list_changed` lists again on its next reconnect), and a request that
+//! needs the store while it is down gets `503` with `Retry-After`.
+
+use http::request::Parts;
+use mcp_rs_core::jsonrpc::{Incoming, JsonRpcMessage};
+use mcp_rs_core::method;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+use super::bus::ClusterMessage;
+use super::edge::{EdgeError, principal_of};
+use super::session_store::{SessionRecord, log_store_failure};
+use super::sessions::{HttpSession, Inner};
+use crate::server::Exchange;
+use crate::session::{PeerInfo, Session};
+
+/// Sets the changeable state of `record` (log level, subscriptions) on `session`.
+fn apply_state(session: &Session, record: &SessionRecord) {
+    if let Some(level) = record.log_level {
+        session.set_log_level(level);
+    }
+    for uri in session.subscriptions() {
+        if !record.subscriptions.contains(&uri) {
+            session.unsubscribe(&uri);
+        }
+    }
+    for uri in &record.subscriptions {
+        session.subscribe(uri.clone());
+    }
+}
+
+/// Whether a message changes the part of a session its record holds.
+pub(crate) fn changes_session_state(m: &JsonRpcMessage) -> bool {
+    matches!(m, JsonRpcMessage::Request(r) if matches!(
+        r.method.as_str(),
+        method::LOGGING_SET_LEVEL | method::RESOURCES_SUBSCRIBE | method::RESOURCES_UNSUBSCRIBE
+    ))
+}
+
+/// A random start for server→client request ids: 2^28 ids per instance, below 2^53 (exact in
+/// JSON numbers everywhere).
+fn peer_id_base() -> i64 {
+    i64::from(rand::random::<u32>() >> 8) << 28
+}
+
+impl Inner {
+    /// Starts listening to the cluster bus (once; needs a Tokio runtime) and relays this
+    /// server's events to it.
+    pub(crate) fn ensure_cluster(self: &Arc<Self>) {
+        let Some(bus) = &self.config.cluster else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        self.cluster_started.get_or_init(|| {
+            let out = bus.clone();
+            self.server.set_event_relay(
+                Box::new(move |event| out.publish(ClusterMessage::from_event(event))),
+                peer_id_base(),
+            );
+            let mut rx = bus.subscribe();
+            let weak = Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(msg) => {
+                            let Some(inner) = weak.upgrade() else { break };
+                            inner.on_cluster_message(msg).await;
+                        }
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(target: "mcp_rs_server::http", missed = n, "cluster bus receiver lagged");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
+        });
+    }
+
+    /// Tells the other instances that session `id` ended.
+    pub(crate) fn announce_closed(&self, id: &str) {
+        if let Some(bus) = &self.config.cluster {
+            bus.publish(ClusterMessage::SessionEnded {
+                session: id.to_owned(),
+            });
+        }
+    }
+
+    async fn on_cluster_message(&self, msg: ClusterMessage) {
+        if let Some(event) = msg.to_event() {
+            self.server.emit_local(event);
+            return;
+        }
+        match msg {
+            ClusterMessage::SessionEnded { session } => self.forget_local(&session),
+            ClusterMessage::SessionChanged { session } => self.reload_state(&session).await,
+            ClusterMessage::Reply { session, message } => {
+                let Some(s) = self.server.session(&session) else {
+                    return;
+                };
+                let Ok(Incoming::Single(m)) = mcp_rs_core::jsonrpc::parse(message.as_bytes())
+                else {
+                    return;
+                };
+                if reply_id(&m).is_some_and(|id| s.pending.contains(id)) {
+                    let _ = self.server.handle(m, Exchange::with_session(s)).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads the record of a live session again after another instance changed it.
+    async fn reload_state(&self, id: &str) {
+        let (Some(s), Some(store)) = (self.server.session(id), &self.config.session_store) else {
+            return;
+        };
+        match store.get(id).await {
+            Ok(Some(record)) => apply_state(&s, &record),
+            Ok(None) => self.forget_local(id),
+            Err(e) => log_store_failure("get", &e),
+        }
+    }
+
+    /// Restores session `id` from the shared store: 404 when it is unknown or bound to
+    /// another principal, 503 with `Retry-After` when the store cannot be reached or the
+    /// session table is full.
+    pub(crate) async fn restore(
+        self: &Arc<Self>,
+        id: &str,
+        parts: &Parts,
+    ) -> Result<Arc<HttpSession>, EdgeError> {
+        let Some(store) = &self.config.session_store else {
+            return Err(EdgeError::session_not_found());
+        };
+        let record = match store.get(id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(EdgeError::session_not_found()),
+            Err(e) => {
+                log_store_failure("get", &e);
+                return Err(EdgeError::store_unavailable(self.config.busy_retry_after));
+            }
+        };
+        if record.id != id || record.principal != principal_of(parts) {
+            // Someone else's session: indistinguishable from an unknown one.
+            return Err(EdgeError::session_not_found());
+        }
+        if self.session_count() >= self.config.max_sessions {
+            return Err(EdgeError::busy(self.config.busy_retry_after));
+        }
+        self.ensure_cluster();
+        Ok(self.insert_if_absent(id, || {
+            let peer = PeerInfo {
+                protocol_version: record.protocol_version,
+                client_info: record.client_info.clone(),
+                client_capabilities: record.client_capabilities.clone(),
+            };
+            let session = self.server.restore_session(id, peer);
+            if let Some(p) = &record.principal {
+                session.bind_principal(p.clone());
+            }
+            apply_state(&session, &record);
+            tracing::debug!(target: "mcp_rs_server::http", session = %id, "session restored from the store");
+            self.http_session(session)
+        }))
+    }
+
+    /// After a request that changed the session's log level or subscriptions: writes its
+    /// record again and tells the other instances.
+    pub(crate) async fn save_session_state(&self, session: &Session) {
+        let Some(store) = &self.config.session_store else {
+            return;
+        };
+        let record = SessionRecord::of(session);
+        if let Err(e) = store.insert(record, self.config.session_idle_timeout).await {
+            log_store_failure("insert", &e);
+            return;
+        }
+        if let Some(bus) = &self.config.cluster {
+            bus.publish(ClusterMessage::SessionChanged {
+                session: session.id().to_owned(),
+            });
+        }
+    }
+
+    /// An answer to a server→client request that nothing in this process waits for goes to
+    /// the other instances. `true` when it was relayed (the caller does not handle it).
+    pub(crate) fn relay_reply(&self, session: &Session, m: &JsonRpcMessage) -> bool {
+        let Some(bus) = &self.config.cluster else {
+            return false;
+        };
+        match reply_id(m) {
+            Some(id) if !session.pending.contains(id) => {}
+            _ => return false,
+        }
+        let Ok(message) = serde_json::to_string(m) else {
+            return false;
+        };
+        bus.publish(ClusterMessage::Reply {
+            session: session.id().to_owned(),
+            message,
+        });
+        true
+    }
+}
+
+/// The id a response or error answers.
+fn reply_id(m: &JsonRpcMessage) -> Option<&mcp_rs_core::jsonrpc::RequestId> {
+    match m {
+        JsonRpcMessage::Response(r) => Some(&r.id),
+        JsonRpcMessage::Error(e) => e.id.as_ref(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ServerEvent;
+    use mcp_rs_core::ProtocolVersion;
+    use mcp_rs_core::schema::LoggingLevel;
+    use serde_json::json;
+
+    #[test]
+    fn messages_serialise_tagged() {
+        let m = ClusterMessage::ResourceUpdated {
+            uri: "a://b".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&m).unwrap(),
+            json!({"type": "resourceUpdated", "uri": "a://b"})
+        );
+        assert_eq!(
+            serde_json::to_value(ClusterMessage::ToolsListChanged).unwrap(),
+            json!({"type": "toolsListChanged"})
+        );
+        let back: ClusterMessage =
+            serde_json::from_value(json!({"type": "sessionEnded", "session": "s"})).unwrap();
+        assert_eq!(
+            back,
+            ClusterMessage::SessionEnded {
+                session: "s".into()
+            }
+        );
+    }
+
+    #[test]
+    fn events_round_trip() {
+        for e in [
+            ServerEvent::ToolsListChanged,
+            ServerEvent::ResourcesListChanged,
+            ServerEvent::PromptsListChanged,
+            ServerEvent::ResourceUpdated {
+                uri: "x://1".into(),
+            },
+        ] {
+            let m = ClusterMessage::from_event(&e);
+            assert_eq!(m.to_event(), Some(e));
+        }
+        assert_eq!(
+            ClusterMessage::SessionChanged {
+                session: "s".into()
+            }
+            .to_event(),
+            None
+        );
+    }
+
+    #[test]
+    fn record_carries_and_restores_state() {
+        let s = Session::with_id("abc".into(), None);
+        s.initialize(PeerInfo {
+            protocol_version: ProtocolVersion::V2025_06_18,
+            client_info: None,
+            client_capabilities: None,
+        });
+        s.bind_principal("p1");
+        s.set_log_level(LoggingLevel::Warning);
+        s.subscribe("b://2");
+        s.subscribe("a://1");
+        let r = SessionRecord::of(&s);
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            json!({"id": "abc", "protocolVersion": "2025-06-18", "principal": "p1",
+                   "logLevel": "warning", "subscriptions": ["a://1", "b://2"]})
+        );
+        let other = Session::with_id("abc".into(), None);
+        other.subscribe("c://3");
+        apply_state(&other, &r);
+        let mut subs = other.subscriptions();
+        subs.sort();
+        assert_eq!(subs, vec!["a://1".to_owned(), "b://2".to_owned()]);
+        assert_eq!(other.log_level(), Some(LoggingLevel::Warning));
+    }
+
+    #[test]
+    fn peer_id_bases_stay_exact_in_json() {
+        for _ in 0..100 {
+            let b = peer_id_base();
+            assert!((0..1i64 << 53).contains(&b));
+            assert_eq!(b % (1 << 28), 0);
+        }
+    }
+}
