@@ -41,6 +41,7 @@ pub struct ServerBuilder {
     options: Options,
     protocol: ProtocolOptions,
     cursor_key: Option<[u8; 32]>,
+    tasks: crate::tasks::TaskConfig,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -107,6 +108,7 @@ impl ServerBuilder {
             options: Options::default(),
             protocol: ProtocolOptions::default(),
             cursor_key: None,
+            tasks: crate::tasks::TaskConfig::default(),
         }
     }
 
@@ -211,6 +213,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Settings of the tasks extension: TTL, poll interval, limits, store (see
+    /// [`tasks`](crate::tasks)).
+    pub fn tasks(mut self, config: crate::tasks::TaskConfig) -> Self {
+        self.tasks = config;
+        self
+    }
+
     /// Registers a tool.
     pub fn tool(mut self, def: ToolDef) -> Self {
         self.defs.tools.push(def);
@@ -305,6 +314,7 @@ impl ServerBuilder {
             defs.prompts.extend(PROMPTS.iter().map(|f| f()));
         }
         let has_tools = !defs.tools.is_empty();
+        let has_task_tools = defs.tools.iter().any(|d| d.task.is_some());
         let has_resources = !defs.resources.is_empty() || !defs.templates.is_empty();
         let has_prompts = !defs.prompts.is_empty();
         let has_completions =
@@ -344,12 +354,12 @@ impl ServerBuilder {
             if has_completions {
                 caps = caps.with_completions();
             }
-            caps
+            crate::tasks::declare(caps, has_task_tools)
         });
         let cursors = self
             .cursor_key
             .map_or_else(CursorCodec::random, CursorCodec::new);
-        Ok(Server(Arc::new(ServerInner::new(
+        let mut inner = ServerInner::new(
             self.info,
             self.instructions,
             capabilities,
@@ -357,7 +367,9 @@ impl ServerBuilder {
             self.options,
             self.protocol,
             cursors,
-        ))))
+        );
+        inner.tasks = Arc::new(crate::tasks::Tasks::new(self.tasks));
+        Ok(Server(Arc::new(inner)))
     }
 
     /// Builds the server.

@@ -174,6 +174,8 @@ pub(crate) struct ServerInner {
     pub(crate) pending: Pending,
     next_peer_id: AtomicI64,
     events: broadcast::Sender<ServerEvent>,
+    /// The tasks extension: settings, store, running tasks.
+    pub(crate) tasks: Arc<crate::tasks::Tasks>,
 }
 
 impl ServerInner {
@@ -198,6 +200,7 @@ impl ServerInner {
             pending: Pending::default(),
             next_peer_id: AtomicI64::new(1),
             events: broadcast::channel(256).0,
+            tasks: Arc::new(crate::tasks::Tasks::new(crate::tasks::TaskConfig::default())),
         }
     }
 

@@ -194,7 +194,7 @@ fn negotiated(ex: &Exchange) -> (ProtocolVersion, Option<Arc<PeerInfo>>) {
 /// Whether `name` may run now: known in `version`, and (handshake era) the session is
 /// initialized unless the method is allowed before that.
 fn admit(name: &str, version: ProtocolVersion, ex: &Exchange) -> Result<(), ErrorObject> {
-    if !method::exists_in(name, version) {
+    if !method::exists_in(name, version) && !crate::tasks::is_method(name) {
         return Err(ErrorObject::method_not_found(name));
     }
     if ex.stateless.is_none()
@@ -264,6 +264,7 @@ fn context_for(
         stateless: ex.stateless.is_some(),
         related: ex.related.clone(),
         server: server.0.clone(),
+        task: None,
     })
 }
 
