@@ -5,8 +5,11 @@
 #
 # Usage: conformance/run.sh [options] [PROFILE...]
 #   PROFILE   stable   stable 0.1.16, default (active) suite
-#             r2025    next 0.2.0-alpha.11, --requirements 2025-11-25 (not-scored scenarios must pass too)
-#             r2026    next 0.2.0-alpha.11, --requirements 2026-07-28 (stateless wire; scored scenarios decide)
+#             r2025    next 0.2.0-alpha.12, --requirements 2025-11-25 (not-scored scenarios must pass too)
+#             r2026    next 0.2.0-alpha.12, --requirements 2026-07-28 (stateless wire; scored scenarios decide)
+#             all      next 0.2.0-alpha.12, --suite all (every scenario, pending ones included)
+#             tasks    next 0.2.0-alpha.12, the ten SEP-2663 tasks-extension scenarios, one by one
+#                      (--force --spec-version 2026-07-28 --scenario X)
 #             default: stable r2025 r2026
 #   --url URL          test this running server (loopback only) instead of starting the fixture
 #   --no-build         do not run `cargo build --release -p conformance-server` first
@@ -39,7 +42,7 @@ while [ $# -gt 0 ]; do
     -t|--timeout) TIMEOUT=$2; shift 2 ;;
     -o|--out) OUT=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
-    stable|r2025|r2026) PROFILES+=("$1"); shift ;;
+    stable|r2025|r2026|all|tasks) PROFILES+=("$1"); shift ;;
     *) usage >&2; die "unknown argument $1" ;;
   esac
 done
@@ -112,6 +115,21 @@ if [ -n "$BEARER" ]; then
   echo "conformance/run.sh: bearer proxy $TARGET -> $URL" >&2
 fi
 
+# The SEP-2663 scenarios of the tasks profile (extension scenarios: run only with --force).
+TASK_SCENARIOS=(tasks-lifecycle tasks-capability-negotiation tasks-wire-fields
+  tasks-request-state-removal tasks-mrtr-input tasks-request-headers tasks-dispatch-and-envelope
+  tasks-status-notifications tasks-required-task-error tasks-mrtr-composition)
+
+# run_suite CLI DIR ARGS...: one suite run, bounded by TIMEOUT, its output appended to DIR's log.
+run_suite() {
+  local cli=$1 dir=$2; shift 2
+  timeout --kill-after=10 "$TIMEOUT" "$NODE" "$cli" server --url "$TARGET" -o "$dir" "$@" 2>&1 \
+    | tee -a "$dir/conformance.log"
+  local rc=${PIPESTATUS[0]}
+  [ "$rc" = 124 ] && echo "conformance/run.sh: hit the ${TIMEOUT}s bound ($*)" >&2
+  return "$rc"
+}
+
 # --- run each profile ---------------------------------------------------------------------
 RESULT=0
 for profile in "${PROFILES[@]}"; do
@@ -120,17 +138,25 @@ for profile in "${PROFILES[@]}"; do
   case "$profile" in
     stable) cli=$STABLE_CLI; extra=(); reqs=""; strict=1; label="stable 0.1.16, default suite" ;;
     r2025) cli=$NEXT_CLI; extra=(--requirements 2025-11-25); reqs=2025-11-25; strict=1
-           label="next 0.2.0-alpha.11, requirements 2025-11-25" ;;
+           label="next 0.2.0-alpha.12, requirements 2025-11-25" ;;
     r2026) cli=$NEXT_CLI; extra=(--requirements 2026-07-28); reqs=2026-07-28; strict=0
-           label="next 0.2.0-alpha.11, requirements 2026-07-28" ;;
+           label="next 0.2.0-alpha.12, requirements 2026-07-28" ;;
+    all) cli=$NEXT_CLI; extra=(--suite all); reqs=""; strict=1; label="next 0.2.0-alpha.12, --suite all" ;;
+    tasks) cli=$NEXT_CLI; extra=(--force --spec-version 2026-07-28); reqs=""; strict=1
+           label="next 0.2.0-alpha.12, SEP-2663 tasks scenarios" ;;
   esac
   [ -n "$BASELINE" ] && extra+=(--expected-failures "$BASELINE")
   echo "=== conformance [$profile] $label against $TARGET" >&2
   t0=$SECONDS
-  timeout --kill-after=10 "$TIMEOUT" "$NODE" "$cli" server --url "$TARGET" -o "$dir" "${extra[@]}" 2>&1 \
-    | tee "$dir/conformance.log"
-  rc=${PIPESTATUS[0]}
-  [ "$rc" = 124 ] && echo "conformance/run.sh: [$profile] hit the ${TIMEOUT}s bound" >&2
+  : >"$dir/conformance.log"
+  rc=0
+  if [ "$profile" = tasks ]; then
+    for scenario in "${TASK_SCENARIOS[@]}"; do
+      run_suite "$cli" "$dir" "${extra[@]}" --scenario "$scenario" || rc=1
+    done
+  else
+    run_suite "$cli" "$dir" "${extra[@]}" || rc=$?
+  fi
   reqfile=""
   [ -n "$reqs" ] && reqfile="$HERE/node_modules/conformance-next/requirements/$reqs.yaml"
   "$NODE" "$HERE/tally.mjs" "$dir" "$profile" "$label" "$reqfile" "$strict" "$((SECONDS - t0))"

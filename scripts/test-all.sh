@@ -10,7 +10,8 @@
 #      realm (tests/interop/keycloak_flow.py verify)
 #   4. cargo test --workspace --no-fail-fast (unit, integration, interop and doc tests)
 #   5. the official conformance suite against the fixture server (conformance/run.sh):
-#      stable 0.1.16 default suite, next -r 2025-11-25, next -r 2026-07-28
+#      stable 0.1.16 default suite, next -r 2025-11-25, next -r 2026-07-28, next --suite all,
+#      next tasks-* (the SEP-2663 extension scenarios, one by one)
 #   6. stops Keycloak (by its process id) and prints a summary:
 #        tests: N passed, M failed, K ignored
 #        conformance: N passed, M failed (...)      one line per suite run
@@ -189,7 +190,7 @@ if [ "${SKIP_CONFORMANCE:-0}" != 1 ]; then
   say "conformance suites against conformance-server"
   t=$(now)
   set +e
-  "$ROOT/conformance/run.sh" stable r2025 r2026 2>&1 | tee "$LOG_DIR/conformance.log"
+  "$ROOT/conformance/run.sh" stable r2025 r2026 all tasks 2>&1 | tee "$LOG_DIR/conformance.log"
   rc=${PIPESTATUS[0]}
   set -e
   lines=$(grep -E '^conformance: ' "$LOG_DIR/conformance.log" || true)

@@ -46,6 +46,8 @@ impl Kind {
                 META,
                 SCOPES,
                 SCOPES_ANY,
+                TASK,
+                TASK_START,
             ],
             Kind::Resource => &[
                 URI,
@@ -91,6 +93,8 @@ pub(crate) const URI: &str = "uri";
 pub(crate) const URI_TEMPLATE: &str = "uri_template";
 pub(crate) const MIME_TYPE: &str = "mime_type";
 pub(crate) const SIZE: &str = "size";
+pub(crate) const TASK: &str = "task";
+pub(crate) const TASK_START: &str = "task_start";
 
 /// One icon of `icons = [...]`.
 pub(crate) struct Icon {
@@ -124,6 +128,10 @@ pub(crate) struct Options {
     pub(crate) uri_template: Option<LitStr>,
     pub(crate) mime_type: Option<LitStr>,
     pub(crate) size: Option<LitInt>,
+    /// `task = "optional" | "required"`.
+    pub(crate) task: Option<LitStr>,
+    /// `task_start = "call" | "handler"`.
+    pub(crate) task_start: Option<LitStr>,
 }
 
 /// Parses the attribute arguments of an item macro. Errors go to `cx`; parsing goes on after
@@ -199,6 +207,8 @@ fn misplaced_key_message(kind: Kind, key: &str) -> String {
             URI_TEMPLATE,
             MIME_TYPE,
             SIZE,
+            TASK,
+            TASK_START,
         ]
         .contains(&key) =>
         {
@@ -251,6 +261,23 @@ fn parse_str(key: &Ident, input: ParseStream<'_>) -> syn::Result<LitStr> {
     input
         .parse::<LitStr>()
         .map_err(|e| syn::Error::new(e.span(), format!("`{key}` expects a string literal")))
+}
+
+/// A string literal that must be one of `choices`.
+fn parse_choice(key: &Ident, input: ParseStream<'_>, choices: &[&str]) -> syn::Result<LitStr> {
+    let v = parse_str(key, input)?;
+    if choices.contains(&v.value().as_str()) {
+        return Ok(v);
+    }
+    let list = choices
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    Err(syn::Error::new_spanned(
+        &v,
+        format!("`{key}` must be {list}"),
+    ))
 }
 
 fn parse_flag(key: &Ident, input: ParseStream<'_>) -> syn::Result<bool> {
@@ -339,6 +366,14 @@ fn parse_value(
         URI_TEMPLATE => {
             let v = parse_str(key, input)?;
             set_once(&mut opts.uri_template, key, v)
+        }
+        TASK => {
+            let v = parse_choice(key, input, &["optional", "required"])?;
+            set_once(&mut opts.task, key, v)
+        }
+        TASK_START => {
+            let v = parse_choice(key, input, &["call", "handler"])?;
+            set_once(&mut opts.task_start, key, v)
         }
         READ_ONLY => {
             let v = parse_flag(key, input)?;

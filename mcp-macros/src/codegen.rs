@@ -220,6 +220,21 @@ fn output_schema(info: &FnInfo, opts: &Options) -> TokenStream {
     }
 }
 
+/// `task` and `task_start` of a `ToolSpec`.
+fn task(opts: &Options) -> (TokenStream, TokenStream) {
+    let pv = pv();
+    let support = match opts.task.as_ref().map(syn::LitStr::value).as_deref() {
+        Some("required") => quote!(::core::option::Option::Some(#pv::TaskSupport::Required)),
+        Some(_) => quote!(::core::option::Option::Some(#pv::TaskSupport::Optional)),
+        None => quote!(::core::option::Option::None),
+    };
+    let start = match opts.task_start.as_ref().map(syn::LitStr::value).as_deref() {
+        Some("handler") => quote!(#pv::TaskStart::Handler),
+        _ => quote!(#pv::TaskStart::Call),
+    };
+    (support, start)
+}
+
 fn flag(v: Option<bool>) -> TokenStream {
     match v {
         Some(b) => quote!(::core::option::Option::Some(#b)),
@@ -266,6 +281,7 @@ pub(crate) fn tool(info: &FnInfo, opts: &Options) -> TokenStream {
     );
     let icons = icons(opts);
     let (scopes, scopes_any) = scopes(opts);
+    let (task, task_start) = task(opts);
     let location = location(info);
     let meta = meta(opts);
     let input_schema = input_schema(info);
@@ -309,6 +325,8 @@ pub(crate) fn tool(info: &FnInfo, opts: &Options) -> TokenStream {
                 icons: #icons,
                 scopes: #scopes,
                 scopes_any: #scopes_any,
+                task: #task,
+                task_start: #task_start,
                 location: #location,
             },
             #meta,

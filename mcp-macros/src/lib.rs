@@ -87,6 +87,8 @@ fn debug(name: &str, out: proc_macro2::TokenStream) -> TokenStream {
 /// | `icons = ["https://...", { src = "...", mime_type = "image/png", sizes = ["48x48"], theme = "dark" }]` | none | icons |
 /// | `meta = { "key": value }` | none | `_meta` of the tool definition (JSON, as in `serde_json::json!`) |
 /// | `scopes = ["a", "b"]` / `scopes_any = ["a", "b"]` | none | OAuth scopes required to call (all / any one) |
+/// | `task = "optional"` / `"required"` | none | calls run as tasks for clients of the tasks extension (`execution.taskSupport`; see `docs/tasks.md`) |
+/// | `task_start = "handler"` | `"call"` | the call becomes a task when the handler calls `ctx.start_task()` (synchronous input rounds before) |
 ///
 /// # Parameters
 /// - Plain arguments: each is a property of the input schema, named after the parameter.

@@ -44,6 +44,7 @@ pub struct ServerBuilder {
     options: Options,
     protocol: ProtocolOptions,
     cursor_key: Option<[u8; 32]>,
+    tasks: crate::tasks::TaskConfig,
     custom: Custom,
 }
 
@@ -126,6 +127,7 @@ impl ServerBuilder {
             protocol: ProtocolOptions::default(),
             cursor_key: None,
             custom: Custom::default(),
+            tasks: crate::tasks::TaskConfig::default(),
         }
     }
 
@@ -227,6 +229,13 @@ impl ServerBuilder {
     /// Era switches and stateless-era settings.
     pub fn protocol(mut self, options: ProtocolOptions) -> Self {
         self.protocol = options;
+        self
+    }
+
+    /// Settings of the tasks extension: TTL, poll interval, limits, store (see
+    /// [`tasks`](crate::tasks)).
+    pub fn tasks(mut self, config: crate::tasks::TaskConfig) -> Self {
+        self.tasks = config;
         self
     }
 
@@ -361,6 +370,7 @@ impl ServerBuilder {
             defs.prompts.extend(PROMPTS.iter().map(|f| f()));
         }
         let has_tools = !defs.tools.is_empty();
+        let has_task_tools = defs.tools.iter().any(|d| d.task.is_some());
         let has_resources = !defs.resources.is_empty() || !defs.templates.is_empty();
         let has_prompts = !defs.prompts.is_empty();
         let has_completions =
@@ -400,7 +410,7 @@ impl ServerBuilder {
             if has_completions {
                 caps = caps.with_completions();
             }
-            caps
+            crate::tasks::declare(caps, has_task_tools)
         });
         if !extensions.is_empty() {
             let declared = capabilities.extensions.get_or_insert_with(Default::default);
@@ -422,6 +432,7 @@ impl ServerBuilder {
         );
         inner.custom = custom;
         inner.hooks = hooks;
+        inner.tasks = Arc::new(crate::tasks::Tasks::new(self.tasks));
         Ok(Server(Arc::new(inner)))
     }
 

@@ -88,6 +88,7 @@ pub mod resource;
 pub mod scope;
 pub mod server;
 pub mod session;
+pub mod tasks;
 pub mod tool;
 pub mod transport;
 

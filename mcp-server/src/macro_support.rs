@@ -23,7 +23,7 @@ pub use crate::context::RequestContext;
 pub use crate::error::McpError;
 pub use crate::prompt::{IntoGetPromptResult, PromptDef};
 pub use crate::resource::{IntoReadResourceResult, ResourceDef, ResourceTemplateDef};
-pub use crate::tool::{IntoCallToolResult, ToolDef};
+pub use crate::tool::{IntoCallToolResult, TaskStart, TaskSupport, ToolDef};
 pub use mcp_rs_core::schema::JsonObject;
 
 use schema::{DIALECT, generator};

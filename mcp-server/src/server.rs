@@ -183,6 +183,8 @@ pub(crate) struct ServerInner {
     /// Carries events emitted here to the other instances of a deployment (set once by a
     /// clustered transport).
     relay: OnceLock<EventRelay>,
+    /// The tasks extension: settings, store, running tasks.
+    pub(crate) tasks: Arc<crate::tasks::Tasks>,
 }
 
 /// What a clustered transport does with each event emitted on this instance.
@@ -213,6 +215,7 @@ impl ServerInner {
             next_peer_id: AtomicI64::new(1),
             events: broadcast::channel(256).0,
             relay: OnceLock::new(),
+            tasks: Arc::new(crate::tasks::Tasks::new(crate::tasks::TaskConfig::default())),
         }
     }
 

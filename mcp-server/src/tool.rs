@@ -56,6 +56,50 @@ pub struct ToolDef {
     pub scopes: Option<ScopeRequirement>,
     /// Where the tool was defined (`file:line`), for duplicate reports.
     pub location: Option<&'static str>,
+    /// Whether calls may run as tasks (the tasks extension); `None`: always synchronous.
+    /// Set it with [`ToolDef::with_task`] so that `tools/list` shows it too.
+    pub task: Option<TaskSupport>,
+    /// When a task-run call becomes a task (see [`TaskStart`]).
+    pub task_start: TaskStart,
+}
+
+/// Whether a tool's calls run as tasks (the `io.modelcontextprotocol/tasks` extension,
+/// SEP-2663), listed as `execution.taskSupport`.
+///
+/// The server decides: a call of a task-capable tool from a client that declared the
+/// extension becomes a task, answered at once with a `CreateTaskResult` that the client
+/// polls with `tasks/get`. See `docs/tasks.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSupport {
+    /// A task for clients that declared the extension; a plain synchronous call for others.
+    Optional,
+    /// Only as a task: clients without the extension get `-32021`
+    /// (missing required client capability).
+    Required,
+}
+
+impl TaskSupport {
+    /// The wire value of `execution.taskSupport`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskSupport::Optional => "optional",
+            TaskSupport::Required => "required",
+        }
+    }
+}
+
+/// When a task-run call becomes a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskStart {
+    /// When the call arrives: the handler runs inside the task from its first line
+    /// (server-directed creation). The default.
+    #[default]
+    Call,
+    /// When the handler calls [`RequestContext::start_task`]: until then the call is
+    /// synchronous (its input rounds go back to the client as `input_required` results), and a
+    /// handler that returns without starting a task answers synchronously.
+    Handler,
 }
 
 impl ToolDef {
@@ -66,7 +110,24 @@ impl ToolDef {
             handler: Arc::new(handler),
             scopes: None,
             location: None,
+            task: None,
+            task_start: TaskStart::Call,
         }
+    }
+
+    /// Lets calls run as tasks (sets `execution.taskSupport` of the listed tool too).
+    #[must_use]
+    pub fn with_task(mut self, support: TaskSupport) -> Self {
+        set_task_support(&mut self.tool, support);
+        self.task = Some(support);
+        self
+    }
+
+    /// When a task-run call becomes a task (default [`TaskStart::Call`]).
+    #[must_use]
+    pub fn with_task_start(mut self, start: TaskStart) -> Self {
+        self.task_start = start;
+        self
     }
 
     /// Starts building a tool named `name` (input schema `{"type":"object"}` until set).
@@ -79,6 +140,8 @@ impl ToolDef {
             },
             input_set: false,
             scopes: None,
+            task: None,
+            task_start: TaskStart::Call,
         }
     }
 
@@ -102,6 +165,8 @@ impl fmt::Debug for ToolDef {
             .field("tool", &self.tool)
             .field("scopes", &self.scopes)
             .field("location", &self.location)
+            .field("task", &self.task)
+            .field("task_start", &self.task_start)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +178,18 @@ pub struct ToolBuilder {
     tool: Tool,
     input_set: bool,
     scopes: Option<ScopeRequirement>,
+    task: Option<TaskSupport>,
+    task_start: TaskStart,
+}
+
+/// Writes `execution.taskSupport`, keeping other `execution` members.
+fn set_task_support(tool: &mut Tool, support: TaskSupport) {
+    let mut execution = match tool.execution.take() {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    execution.insert("taskSupport".into(), Value::from(support.as_str()));
+    tool.execution = Some(Value::Object(execution));
 }
 
 impl ToolBuilder {
@@ -193,13 +270,31 @@ impl ToolBuilder {
         self
     }
 
+    /// Lets calls run as tasks (see [`TaskSupport`]).
+    pub fn task(mut self, support: TaskSupport) -> Self {
+        self.task = Some(support);
+        self
+    }
+
+    /// When a task-run call becomes a task (default [`TaskStart::Call`]).
+    pub fn task_start(mut self, start: TaskStart) -> Self {
+        self.task_start = start;
+        self
+    }
+
     /// Finishes with a handler object.
     pub fn handler(self, handler: impl ToolHandler) -> ToolDef {
-        ToolDef {
+        let def = ToolDef {
             tool: self.tool,
             handler: Arc::new(handler),
             scopes: self.scopes,
             location: None,
+            task: None,
+            task_start: self.task_start,
+        };
+        match self.task {
+            Some(support) => def.with_task(support),
+            None => def,
         }
     }
 

@@ -14,6 +14,7 @@
 
 mod auth;
 mod stateless_fixture;
+mod tasks_fixture;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -500,7 +501,8 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let server: Server = stateless_fixture::register(fixture(Server::builder())).build();
+    let server: Server =
+        tasks_fixture::register(stateless_fixture::register(fixture(Server::builder()))).build();
     if let Some(opts) = protected {
         if let Err(e) = auth::serve_protected(server, HttpConfig::default(), port, &opts).await {
             eprintln!("conformance-server: {e}");

@@ -5,6 +5,9 @@ mod accessors;
 mod notify;
 mod peer;
 mod schema;
+mod task;
+
+pub(crate) use task::{StartReply, TaskLink};
 
 use crate::error::McpError;
 use crate::identity::OAuthContext;
@@ -72,6 +75,8 @@ pub(crate) struct Inner {
     pub(crate) stateless: bool,
     pub(crate) related: Option<Arc<dyn MessageSink>>,
     pub(crate) server: Arc<ServerInner>,
+    /// The task this call runs in or may become (tasks extension).
+    pub(crate) task: Option<Arc<TaskLink>>,
 }
 
 impl RequestContext {
@@ -80,10 +85,28 @@ impl RequestContext {
     }
 
     /// A copy of this context carrying the answers of an input round (the handshake-era
-    /// multi-round shim, `protocol::mrtr`).
+    /// multi-round shim, `protocol::mrtr`, and input rounds inside tasks).
     pub(crate) fn with_input(&self, responses: InputResponses, state: Option<String>) -> Self {
+        let mut inner = self.copy();
+        inner.input_responses = Some(responses);
+        inner.request_state = state;
+        RequestContext(Arc::new(inner))
+    }
+
+    /// A copy of this context for a call that runs (or may become) a task: its own
+    /// cancellation, no related-request stream (the request is answered before the task
+    /// ends), and the link to the task.
+    pub(crate) fn for_task(&self, cancel: CancellationToken, link: Arc<TaskLink>) -> Self {
+        let mut inner = self.copy();
+        inner.cancel = cancel;
+        inner.related = None;
+        inner.task = Some(link);
+        RequestContext(Arc::new(inner))
+    }
+
+    fn copy(&self) -> Inner {
         let i = &*self.0;
-        RequestContext(Arc::new(Inner {
+        Inner {
             request_id: i.request_id.clone(),
             method: i.method.clone(),
             meta: i.meta.clone(),
@@ -96,13 +119,14 @@ impl RequestContext {
             http: i.http.clone(),
             oauth: i.oauth.clone(),
             trace: i.trace.clone(),
-            input_responses: Some(responses),
-            request_state: state,
+            input_responses: i.input_responses.clone(),
+            request_state: i.request_state.clone(),
             log_level: i.log_level,
             stateless: i.stateless,
             related: i.related.clone(),
             server: i.server.clone(),
-        }))
+            task: i.task.clone(),
+        }
     }
 }
 

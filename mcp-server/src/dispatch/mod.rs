@@ -213,8 +213,8 @@ fn negotiated(ex: &Exchange) -> (ProtocolVersion, Option<Arc<PeerInfo>>) {
     }
 }
 
-/// Whether `name` may run now: known in `version` (custom requests are known in every
-/// version), and (handshake era) the session is initialized unless the method is allowed
+/// Whether `name` may run now: known in `version` (custom requests and the tasks
+/// extension's methods are known in every version), and (handshake era) the session is initialized unless the method is allowed
 /// before that.
 fn admit(
     server: &Server,
@@ -222,7 +222,10 @@ fn admit(
     version: ProtocolVersion,
     ex: &Exchange,
 ) -> Result<(), ErrorObject> {
-    if !method::exists_in(name, version) && server.0.custom.request(name).is_none() {
+    if !method::exists_in(name, version)
+        && server.0.custom.request(name).is_none()
+        && !crate::tasks::is_method(name)
+    {
         return Err(ErrorObject::method_not_found(name));
     }
     if ex.stateless.is_none()
@@ -292,6 +295,7 @@ fn context_for(
         stateless: ex.stateless.is_some(),
         related: ex.related.clone(),
         server: server.0.clone(),
+        task: None,
     })
 }
 

@@ -41,6 +41,9 @@ pub(crate) async fn route(
         method::COMPLETION_COMPLETE => completion::complete(server, ctx, params).await,
         method::SERVER_DISCOVER => discover::handle(server, ctx, params).await,
         method::SUBSCRIPTIONS_LISTEN => subscriptions::handle(server, ctx, params).await,
+        m if crate::tasks::is_method(m) => {
+            crate::tasks::handle(&server.0.tasks, m, &ctx, params).await
+        }
         other => custom::call(server, other, ctx, params).await,
     }
 }

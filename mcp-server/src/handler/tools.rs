@@ -4,6 +4,7 @@ use super::{check_scopes, cursor, parse, to_value, visible};
 use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::server::Server;
+use crate::tasks;
 use mcp_rs_core::schema::{CallToolRequestParams, CallToolResult};
 use serde_json::{Value, json};
 
@@ -75,6 +76,13 @@ pub(crate) async fn call(
     }
     let Value::Object(args) = args else {
         unreachable!("built as an object above")
+    };
+    let (ctx, args) = match entry.def.task {
+        None => (ctx, args),
+        Some(_) => match tasks::call_tool(&server.0.tasks, &entry.def, ctx, args).await {
+            tasks::TaskCall::Sync(ctx, args) => (ctx, args),
+            tasks::TaskCall::Done(answer) => return answer,
+        },
     };
     let result = entry.def.handler.call(ctx, args).await?;
     #[cfg(debug_assertions)]

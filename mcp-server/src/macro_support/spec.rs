@@ -53,6 +53,10 @@ pub struct ToolSpec {
     pub scopes: &'static [&'static str],
     /// Whether any one of `scopes` suffices.
     pub scopes_any: bool,
+    /// `task = "optional" | "required"`.
+    pub task: Option<crate::tool::TaskSupport>,
+    /// `task_start = "call" | "handler"`.
+    pub task_start: crate::tool::TaskStart,
     /// `file:line` of the function.
     pub location: &'static str,
 }
@@ -194,11 +198,17 @@ pub fn tool_def(
         meta: meta(meta_value),
         ..Default::default()
     };
-    ToolDef {
+    let def = ToolDef {
         tool,
         handler: Arc::new(handler),
         scopes: scopes(spec.scopes, spec.scopes_any),
         location: Some(spec.location),
+        task: None,
+        task_start: spec.task_start,
+    };
+    match spec.task {
+        Some(support) => def.with_task(support),
+        None => def,
     }
 }
 

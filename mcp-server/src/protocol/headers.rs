@@ -31,7 +31,8 @@ use std::fmt;
 
 /// `Mcp-Method`: the JSON-RPC method of the message.
 pub(crate) const MCP_METHOD: &str = "mcp-method";
-/// `Mcp-Name`: `params.name` (`tools/call`, `prompts/get`) or `params.uri` (`resources/read`).
+/// `Mcp-Name`: `params.name` (`tools/call`, `prompts/get`), `params.uri` (`resources/read`) or
+/// `params.taskId` (`tasks/get`, `tasks/update`, `tasks/cancel`).
 pub(crate) const MCP_NAME: &str = "mcp-name";
 /// Prefix of the custom headers that mirror `x-mcp-header` tool arguments.
 pub(crate) const MCP_PARAM_PREFIX: &str = "mcp-param-";
@@ -47,6 +48,7 @@ pub(crate) fn name_param_of(method: &str) -> Option<&'static str> {
     match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
         _ => None,
     }
 }

@@ -234,19 +234,22 @@ fn check_request(
     let options = server.protocol_options();
     let standard =
         headers::check_standard_headers(&parts.headers, &req.method, req.params.as_ref());
+    let envelope_params = crate::tasks::envelope_params(&req.method, req.params.as_ref());
     let envelope =
-        StatelessEnvelope::from_params(req.params.as_ref(), options.stateless_versions());
+        StatelessEnvelope::from_params(envelope_params.as_ref(), options.stateless_versions());
     // One answer names every missing piece, headers and envelope alike.
     let envelope = match (standard, envelope) {
         (Ok(()), envelope) => envelope.map_err(bad)?,
         (Err(h), Ok(_)) => return Err(bad(h)),
         (Err(h), Err(e)) => return Err(bad(merge_missing(h, e))),
     };
-    let known = method::info(&req.method).is_some_and(|i| {
-        i.exists_in(envelope.protocol_version)
-            && i.kind == method::Kind::Request
-            && i.direction != method::Direction::ServerToClient
-    }) || server.0.custom.request(&req.method).is_some();
+    let known = crate::tasks::is_method(&req.method)
+        || method::info(&req.method).is_some_and(|i| {
+            i.exists_in(envelope.protocol_version)
+                && i.kind == method::Kind::Request
+                && i.direction != method::Direction::ServerToClient
+        })
+        || server.0.custom.request(&req.method).is_some();
     if !known {
         return Err((
             StatusCode::NOT_FOUND,
