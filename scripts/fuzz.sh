@@ -9,5 +9,9 @@ cd "$(dirname "$0")/.."
 export PROPTEST_CASES="${PROPTEST_CASES:-100000}"
 echo "fuzz: PROPTEST_CASES=$PROPTEST_CASES"
 cargo test -p mcp-rs-core --test fuzz_jsonrpc -- --test-threads 2
-# In-crate properties (pub(crate) code): event store bounds, HTTP edge headers, ...
+# In-crate properties (pub(crate) code, test names fuzz_*): event store bounds; HTTP edge
+# headers (Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID; transport/http/edge.rs);
+# Mcp-Param-* values incl. base64 (protocol/headers.rs); URI templates
+# (registry/uri_template.rs); WWW-Authenticate building (transport/http/challenge.rs); JWT
+# header and claims pre-checks (auth/jwt.rs).
 cargo test -p mcp-rs-server --lib --all-features -- --test-threads 2 counters_and_bounds_hold fuzz_

@@ -12,13 +12,15 @@
 #   5. the official conformance suite against the fixture server (conformance/run.sh):
 #      stable 0.1.16 default suite, next -r 2025-11-25, next -r 2026-07-28, next --suite all,
 #      next tasks-* (the SEP-2663 extension scenarios, one by one)
+#      then the benchmark smoke run (bench/run.sh --smoke) and the 60 s soak (scripts/soak.sh:
+#      abusive and well-behaved clients at c=64; RSS and open fds must come back)
 #   6. stops Keycloak (by its process id) and prints a summary:
 #        tests: N passed, M failed, K ignored
 #        conformance: N passed, M failed (...)      one line per suite run
 #
 # Exit status is non-zero if anything failed. Everything is needed in CI; locally, stages can be
 # skipped: SKIP_INSTALL=1 (use what is installed), SKIP_KEYCLOAK=1, SKIP_CARGO_TEST=1,
-# SKIP_CONFORMANCE=1, SKIP_BENCH=1. Arguments replace `--workspace` for cargo test (e.g. ./scripts/test-all.sh -p mcp-rs-core).
+# SKIP_CONFORMANCE=1, SKIP_BENCH=1, SKIP_SOAK=1. Arguments replace `--workspace` for cargo test (e.g. ./scripts/test-all.sh -p mcp-rs-core).
 #
 # Environment given to the Rust tests (tests/ reads these; with MCP_REQUIRE_INTEROP=1 or
 # MCP_REQUIRE_KEYCLOAK=1 set, a test whose tool is missing must fail instead of skipping):
@@ -221,6 +223,27 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
     fail "bench smoke (exit $rc)"
   fi
   record "bench smoke" $(( $(now) - t ))
+fi
+
+# --- 5c. soak ------------------------------------------------------------------------------
+# 60 s of well-behaved and abusive clients against a release conformance-server
+# (scripts/soak.sh, docs/reliability.md "Soak"); fails when a well-behaved request gets an
+# unexpected status or RSS / open fds do not come back within the margins after the load.
+if [ "${SKIP_SOAK:-0}" != 1 ]; then
+  say "soak (scripts/soak.sh, ${SOAK_SECONDS:-60} s)"
+  t=$(now)
+  set +e
+  SOAK_SECONDS=${SOAK_SECONDS:-60} "$ROOT/scripts/soak.sh" 2>&1 | tee "$LOG_DIR/soak.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  figures=$(grep -E '^soak: (RSS|fds) ' "$LOG_DIR/soak.log" | sed 's/^soak: //' | paste -sd ';' - || true)
+  if [ "$rc" = 0 ]; then
+    SUMMARY+=("soak: passed ($figures)")
+  else
+    SUMMARY+=("soak: FAILED (exit $rc; $figures; see $LOG_DIR/soak.log)")
+    fail "soak (exit $rc)"
+  fi
+  record "soak" $(( $(now) - t ))
 fi
 
 # --- 6. summary ---------------------------------------------------------------------------

@@ -103,7 +103,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .version(env!("CARGO_PKG_VERSION"))
         .discover()
         .try_build()?;
-    let mut config = HttpConfig::default();
+    // Every benchmark client is 127.0.0.1 and the memory row opens 1,000+ sessions: no
+    // per-address session quota here.
+    let mut config = HttpConfig::default().max_sessions_per_addr(None);
     if args.stateless {
         config = config.stateless();
     }

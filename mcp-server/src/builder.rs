@@ -198,6 +198,21 @@ impl ServerBuilder {
         self
     }
 
+    /// Bounds the server→client requests (sampling, elicitation, roots, any
+    /// [`send_request`](crate::RequestContext::send_request)) waiting for the client's answer:
+    /// at most `per_session` for one session (default 16) and `total` for the whole server
+    /// (default 256; requests made outside a session count only here). Past a bound the
+    /// handler's request fails at once with [`ErrorKind::TooManyPendingRequests`] and nothing
+    /// is sent to the client. Each waiting request holds its handler and its message in
+    /// memory until the client answers, the request times out, or the session ends.
+    ///
+    /// [`ErrorKind::TooManyPendingRequests`]: crate::error::ErrorKind::TooManyPendingRequests
+    pub fn max_pending_requests(mut self, per_session: usize, total: usize) -> Self {
+        self.options.max_pending_per_session = per_session;
+        self.options.max_pending_total = total;
+        self
+    }
+
     /// Whether items with scopes are refused when the request has no verified identity
     /// (stdio, no authorization layer). Default `true`: the secure choice. Set `false` for
     /// local servers whose only caller is trusted.

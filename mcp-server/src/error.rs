@@ -23,7 +23,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// | [`ErrorKind::InputRequired`] | the `InputRequiredResult` as the result (stateless era) |
 /// | [`ErrorKind::Internal`] | -32603 `Internal error`; the cause is logged, never sent |
 /// | [`ErrorKind::MissingClientCapability`] | -32021 with `data.requiredCapabilities` |
-/// | [`ErrorKind::Timeout`], [`ErrorKind::Cancelled`] | -32603 `Internal error` |
+/// | [`ErrorKind::Timeout`], [`ErrorKind::Cancelled`], [`ErrorKind::TooManyPendingRequests`] | -32603 `Internal error` |
 pub struct McpError(Box<ErrorKind>);
 
 /// What went wrong; see [`McpError`].
@@ -48,6 +48,14 @@ pub enum ErrorKind {
     },
     /// The request was cancelled (by the client or because the connection went away).
     Cancelled,
+    /// A server→client request was not sent: too many already wait for the client's answer
+    /// (see [`ServerBuilder::max_pending_requests`](crate::builder::ServerBuilder::max_pending_requests)).
+    TooManyPendingRequests {
+        /// The bound that was reached.
+        limit: usize,
+        /// `"session"` (the session's own bound) or `"server"` (the bound of all sessions).
+        scope: &'static str,
+    },
 }
 
 impl McpError {
@@ -127,6 +135,7 @@ impl McpError {
             ErrorKind::InputRequired(_)
             | ErrorKind::Internal(_)
             | ErrorKind::Timeout { .. }
+            | ErrorKind::TooManyPendingRequests { .. }
             | ErrorKind::Cancelled => ErrorObject::internal_error(),
         }
     }
@@ -160,6 +169,10 @@ impl fmt::Display for McpError {
             ErrorKind::MissingClientCapability(c) => write!(f, "client does not support {c}"),
             ErrorKind::Timeout { method } => write!(f, "{method} request timed out"),
             ErrorKind::Cancelled => f.write_str("request cancelled"),
+            ErrorKind::TooManyPendingRequests { limit, scope } => write!(
+                f,
+                "too many server-to-client requests waiting for an answer (limit {limit} per {scope})"
+            ),
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::registry::Registry;
 use crate::registry::pagination::CursorCodec;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::scope::ScopeRequirement;
-use crate::session::{MessageSink, PeerInfo, Pending, Session, SessionMap};
+use crate::session::{MessageSink, PeerInfo, Pending, PendingLimits, Session, SessionMap};
 use crate::tool::ToolDef;
 use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_rs_core::method;
@@ -150,7 +150,16 @@ pub(crate) struct Options {
     pub(crate) enforce_scopes_without_identity: bool,
     pub(crate) hide_unauthorized_items: bool,
     pub(crate) default_log_level: LoggingLevel,
+    /// Bound on the server→client requests one session may leave unanswered at once.
+    pub(crate) max_pending_per_session: usize,
+    /// Bound on the server→client requests of the whole server waiting at once.
+    pub(crate) max_pending_total: usize,
 }
+
+/// Default bound on the server→client requests one session waits for at once.
+pub(crate) const DEFAULT_MAX_PENDING_PER_SESSION: usize = 16;
+/// Default bound on the server→client requests the whole server waits for at once.
+pub(crate) const DEFAULT_MAX_PENDING_TOTAL: usize = 256;
 
 impl Default for Options {
     fn default() -> Self {
@@ -160,6 +169,8 @@ impl Default for Options {
             enforce_scopes_without_identity: true,
             hide_unauthorized_items: false,
             default_log_level: LoggingLevel::Info,
+            max_pending_per_session: DEFAULT_MAX_PENDING_PER_SESSION,
+            max_pending_total: DEFAULT_MAX_PENDING_TOTAL,
         }
     }
 }
@@ -178,6 +189,7 @@ pub(crate) struct ServerInner {
     pub(crate) custom: CustomMethods,
     /// Server hooks (empty: no hook work).
     pub(crate) hooks: Hooks,
+    pub(crate) pending_limits: PendingLimits,
     next_peer_id: AtomicI64,
     events: broadcast::Sender<ServerEvent>,
     /// Carries events emitted here to the other instances of a deployment (set once by a
@@ -200,6 +212,8 @@ impl ServerInner {
         protocol: ProtocolOptions,
         cursors: CursorCodec,
     ) -> Self {
+        let pending_limits =
+            PendingLimits::new(options.max_pending_per_session, options.max_pending_total);
         ServerInner {
             info,
             instructions,
@@ -212,6 +226,7 @@ impl ServerInner {
             pending: Pending::default(),
             custom: CustomMethods::default(),
             hooks: Hooks::default(),
+            pending_limits,
             next_peer_id: AtomicI64::new(1),
             events: broadcast::channel(256).0,
             relay: OnceLock::new(),
@@ -359,6 +374,14 @@ impl Server {
     #[must_use]
     pub fn session_count(&self) -> usize {
         self.0.sessions.len()
+    }
+
+    /// Number of server→client requests (sampling, elicitation, roots, …) waiting for the
+    /// client's answer, across all sessions. Bounded by
+    /// [`ServerBuilder::max_pending_requests`](crate::builder::ServerBuilder::max_pending_requests).
+    #[must_use]
+    pub fn pending_requests(&self) -> usize {
+        self.0.pending_limits.in_use()
     }
 
     /// Receives every [`ServerEvent`] (list changes, resource updates): for transports that

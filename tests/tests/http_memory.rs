@@ -48,8 +48,12 @@ async fn open_session(svc: &StreamableHttpService) -> String {
 
 #[tokio::test(flavor = "current_thread")]
 async fn idle_session_memory() {
-    let svc =
-        StreamableHttpService::new(test_server(), HttpConfig::default().max_sessions(100_000));
+    let svc = StreamableHttpService::new(
+        test_server(),
+        HttpConfig::default()
+            .max_sessions(100_000)
+            .max_sessions_per_addr(None),
+    );
     // Warm up: runtime, allocator arenas, lazily built schemas.
     for _ in 0..200 {
         open_session(&svc).await;

@@ -69,6 +69,16 @@ async fn full_session_table_refuses_new_sessions_only() {
     .await;
     let c = client();
     let sid = initialize(&c, &s.url).await;
+    // An open GET stream keeps the session busy: it cannot be evicted to make room.
+    let get = c
+        .get(&s.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", sid.as_str())
+        .send()
+        .await
+        .unwrap();
+    let mut events = SseReader::new(get);
+    let _priming = events.next().await.expect("priming event");
     let res = post(&c, &s.url, None, &initialize_body())
         .send()
         .await

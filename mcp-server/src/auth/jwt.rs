@@ -846,4 +846,85 @@ mod tests {
         assert!(!safe_kid("a/b"));
         assert!(!safe_kid(""));
     }
+
+    /// An HS256 token over any header and claims JSON, signed with the test key.
+    fn signed(header: &Value, claims: &Value) -> String {
+        use hmac::{Hmac, Mac};
+        let head = URL_SAFE_NO_PAD.encode(header.to_string());
+        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET).unwrap();
+        mac.update(format!("{head}.{body}").as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{head}.{body}.{sig}")
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    proptest::proptest! {
+        /// Arbitrary text, and three arbitrary base64url segments, are never accepted and never
+        /// panic.
+        #[test]
+        fn fuzz_jwt_garbage_is_refused(
+            text in ".{0,200}",
+            segments in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120), 3),
+        ) {
+            let v = validator();
+            let joined = segments.iter().map(|s| URL_SAFE_NO_PAD.encode(s)).collect::<Vec<_>>().join(".");
+            for token in [text, joined] {
+                let r = block_on(v.validate(&token));
+                proptest::prop_assert!(!matches!(r, AuthorizationResult::Allow(_)), "{token}");
+            }
+        }
+
+        /// The header pre-checks on validly signed tokens: accepted only with `alg` HS256, the
+        /// known `kid` (or none), and neither `crit` nor `nonce`; each refusal names the header
+        /// problem.
+        #[test]
+        fn fuzz_jwt_header_prechecks(
+            alg in proptest::sample::select(vec!["HS256", "HS384", "RS256", "none", "hs256", ""]),
+            kid in proptest::option::of(proptest::prop_oneof![proptest::strategy::Just("k1".to_owned()), "[ -~]{0,20}"]),
+            crit in proptest::bool::weighted(0.2),
+            nonce in proptest::bool::weighted(0.2),
+            extra in proptest::collection::btree_map("x_[a-z]{1,6}", ".{0,10}", 0..3),
+        ) {
+            let mut header = json!({"alg": alg, "typ": "JWT"});
+            for (k, v) in &extra {
+                header[k] = json!(v);
+            }
+            if let Some(k) = &kid {
+                header["kid"] = json!(k);
+            }
+            if crit {
+                header["crit"] = json!(["exp"]);
+            }
+            if nonce {
+                header["nonce"] = json!("n");
+            }
+            let token = signed(&header, &base());
+            let r = block_on(validator().validate(&token));
+            // Without `kid` the one static key is used.
+            let ok = alg == "HS256" && kid.as_deref().is_none_or(|k| k == "k1") && !crit && !nonce;
+            proptest::prop_assert_eq!(matches!(r, AuthorizationResult::Allow(_)), ok, "{:?}", header);
+            // The header check alone agrees on what it can see.
+            let head = token.split('.').next().unwrap();
+            let pre = validator().header(head);
+            if alg != "HS256" {
+                proptest::prop_assert_eq!(pre.err(), Some("Unsupported token algorithm"));
+            } else if nonce {
+                proptest::prop_assert_eq!(pre.err(), Some("The access token is not intended for this resource"));
+            } else if crit {
+                proptest::prop_assert_eq!(pre.err(), Some("Unsupported token header"));
+            } else if let Some(k) = kid.as_deref().filter(|k| !safe_kid(k)) {
+                proptest::prop_assert_eq!(pre.err(), Some("Unknown signing key"), "{}", k);
+            } else {
+                proptest::prop_assert_eq!(pre.map(|h| h.kid).ok(), Some(kid.clone()));
+            }
+        }
+    }
 }

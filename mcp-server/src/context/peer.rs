@@ -4,7 +4,7 @@ use super::schema::elicitation_schema;
 use super::{ElicitResponse, RequestContext};
 use crate::error::{ErrorKind, McpError};
 use crate::session::MessageSink;
-use crate::session::Pending;
+use crate::session::{Pending, PendingFull};
 use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_rs_core::method;
 use mcp_rs_core::schema::{
@@ -20,10 +20,16 @@ impl RequestContext {
     /// Sends a request to the client and waits for its result (up to the server's request
     /// timeout, 60 s by default).
     ///
+    /// The request counts against the bounds of
+    /// [`ServerBuilder::max_pending_requests`](crate::builder::ServerBuilder::max_pending_requests)
+    /// until it is answered, times out, is cancelled, or this handler's future is dropped.
+    ///
     /// # Errors
     /// The client's JSON-RPC error ([`ErrorKind::Protocol`]); [`ErrorKind::Timeout`];
-    /// [`ErrorKind::Cancelled`] when this request is cancelled meanwhile; an internal error
-    /// when the transport cannot carry server→client requests (stateless era, or no channel).
+    /// [`ErrorKind::Cancelled`] when this request is cancelled meanwhile;
+    /// [`ErrorKind::TooManyPendingRequests`] (nothing sent) when the session or the server
+    /// already waits for as many answers as allowed; an internal error when the transport
+    /// cannot carry server→client requests (stateless era, or no channel).
     pub async fn send_request(&self, method: &str, params: Value) -> Result<Value, McpError> {
         if self.0.protocol_version.is_stateless() {
             return Err(McpError::internal(format!(
@@ -38,41 +44,43 @@ impl RequestContext {
             )));
         };
         let server = &self.0.server;
-        let pending: &Pending = self
-            .0
-            .session
-            .as_ref()
-            .map_or(&server.pending, |s| &s.pending);
+        let (pending, per_session): (&Pending, bool) = match self.0.session.as_ref() {
+            Some(s) => (&s.pending, true),
+            None => (&server.pending, false),
+        };
         let id = RequestId::Number(server.next_peer_id());
-        let rx = pending.insert(id.clone());
+        // Dropped on every way out (including this future being dropped): the entry and its
+        // server-wide slot are released.
+        let (_entry, rx) = pending
+            .insert(id.clone(), &server.pending_limits, per_session)
+            .map_err(|full| {
+                let (limit, scope) = match full {
+                    PendingFull::Session(n) => (n, "session"),
+                    PendingFull::Server(n) => (n, "server"),
+                };
+                McpError::new(ErrorKind::TooManyPendingRequests { limit, scope })
+            })?;
         let params = match params {
             Value::Null => None,
             p => Some(p),
         };
         if !sink.send(JsonRpcMessage::request(id.clone(), method, params)) {
-            pending.remove(&id);
             return Err(McpError::new(ErrorKind::Cancelled));
         }
         let timeout = server.options.request_timeout;
-        let outcome = tokio::select! {
-            r = rx => Some(r),
-            () = tokio::time::sleep(timeout) => None,
-            () = self.0.cancel.cancelled() => {
-                pending.remove(&id);
-                self.cancel_peer(&sink, &id, "the request that needed it was cancelled");
-                return Err(McpError::new(ErrorKind::Cancelled));
-            }
-        };
-        match outcome {
-            Some(Ok(Ok(v))) => Ok(v),
-            Some(Ok(Err(e))) => Err(McpError::protocol(e)),
-            Some(Err(_)) => Err(McpError::new(ErrorKind::Cancelled)),
-            None => {
-                pending.remove(&id);
+        tokio::select! {
+            r = rx => match r {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(McpError::protocol(e)),
+                Err(_) => Err(McpError::new(ErrorKind::Cancelled)),
+            },
+            () = tokio::time::sleep(timeout) => {
                 self.cancel_peer(&sink, &id, "timed out");
-                Err(McpError::new(ErrorKind::Timeout {
-                    method: method.to_owned(),
-                }))
+                Err(McpError::new(ErrorKind::Timeout { method: method.to_owned() }))
+            }
+            () = self.0.cancel.cancelled() => {
+                self.cancel_peer(&sink, &id, "the request that needed it was cancelled");
+                Err(McpError::new(ErrorKind::Cancelled))
             }
         }
     }

@@ -785,4 +785,29 @@ mod tests {
         ]);
         assert_eq!(code(ph.check(&h, Some(&a))), -32020);
     }
+
+    proptest::proptest! {
+        /// `Mcp-Param-*` values: any text round-trips through `=?base64?…?=` (prefix in any
+        /// case) and through a declared string parameter's check; arbitrary values, wrapped or
+        /// not, never panic, and unwrapped ones come back as sent (trimmed).
+        #[test]
+        fn fuzz_param_values_round_trip(text in "\\PC{0,64}", raw in ".{0,80}", upper in proptest::bool::ANY) {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+            let prefix = if upper { "=?BASE64?" } else { "=?base64?" };
+            let wrapped = format!("{prefix}{b64}?=");
+            proptest::prop_assert_eq!(decode_param_value(&wrapped), Ok(text.clone()));
+            let schema = json!({"type": "object", "properties": {
+                "q": {"type": "string", "x-mcp-header": "Q"}}});
+            let ph = ParamHeaders::from_input_schema(&schema).unwrap();
+            let args = json!({"q": text}).as_object().cloned().unwrap();
+            proptest::prop_assert!(ph.check(&headers(&[("mcp-param-q", &wrapped)]), Some(&args)).is_ok());
+            let _ = decode_param_value(&format!("=?base64?{raw}?="));
+            if let Ok(v) = decode_param_value(&raw) {
+                if !raw.trim_matches([' ', '\t']).to_ascii_lowercase().starts_with("=?base64?") {
+                    proptest::prop_assert_eq!(v, raw.trim_matches([' ', '\t']));
+                }
+            }
+        }
+    }
 }

@@ -328,4 +328,61 @@ mod tests {
         assert_eq!(t.variables(), vec!["x", "q"]);
         assert_eq!(t.specificity(), "a:///b".len());
     }
+
+    /// Found by `fuzz_templates_round_trip`: a variable matches one character at least, so
+    /// `res://{v}/` does not match `res:///` (an empty name is no resource).
+    #[test]
+    fn variables_never_match_empty() {
+        assert_eq!(m("res://{v}/", "res:///"), None);
+        assert_eq!(m("res://{+p}", "res://"), None);
+        assert_eq!(m("res://{v}/", "res://x/"), Some(kv(&[("v", "x")])));
+    }
+
+    /// `value` percent-encoded except ALPHA / DIGIT.
+    fn encode(value: &str) -> String {
+        let mut out = String::new();
+        for b in value.bytes() {
+            if b.is_ascii_alphanumeric() {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Arbitrary templates and URIs never panic; a parsed template shows its source.
+        #[test]
+        fn fuzz_templates_never_panic(template in ".{0,40}", uri in ".{0,60}") {
+            if let Ok(t) = UriTemplate::parse(&template) {
+                proptest::prop_assert_eq!(t.as_str(), template.as_str());
+                let _ = t.matches(&uri);
+                let _ = t.specificity();
+            }
+        }
+
+        /// `scheme://{v0}/lit{v1}/…`: expanding any non-empty values (percent-encoded) and
+        /// matching the result gives the values back (an empty value never matches, see
+        /// `variables_never_match_empty`).
+        #[test]
+        fn fuzz_templates_round_trip(
+            literals in proptest::collection::vec("[a-z0-9.:-]{0,6}", 1..4),
+            values in proptest::collection::vec("\\PC{1,12}", 4),
+        ) {
+            let mut template = String::from("res://");
+            let mut uri = String::from("res://");
+            for (i, lit) in literals.iter().enumerate() {
+                template.push_str(&format!("{{v{i}}}/{lit}"));
+                uri.push_str(&format!("{}/{lit}", encode(&values[i])));
+            }
+            let t = UriTemplate::parse(&template).unwrap();
+            let vars = t.matches(&uri);
+            proptest::prop_assert!(vars.is_some(), "{template} did not match {uri}");
+            let vars = vars.unwrap();
+            for i in 0..literals.len() {
+                proptest::prop_assert_eq!(&vars[&format!("v{i}")], &values[i]);
+            }
+        }
+    }
 }

@@ -13,6 +13,11 @@
 //! abandoned, not deleted); bad requests with exact expected statuses (400 malformed JSON,
 //! 415 wrong content type, 404 unknown session, 413 declared oversize body).
 //!
+//! The abusive client (abandoned sampling) connects from 127.0.0.2 when the server is on a
+//! 127.x address, the others from 127.0.0.1: it runs into its per-address session quota
+//! (429 on `initialize`, expected and counted) while the well-behaved clients must still get
+//! exactly the statuses above.
+//!
 //! After the load the abandoned sessions are ended (the abusive clients leave), then RSS and
 //! fds must come back to within the margins of their values at start within the settle time.
 //! Exit status: 0 pass, 1 memory or fds did not come back or a request got an unexpected
@@ -103,6 +108,7 @@ fn sample(pid: u32) -> Option<(u64, u64)> {
 #[derive(Default)]
 struct Stats {
     requests: AtomicU64,
+    quota_refusals: AtomicU64,
     unexpected: AtomicU64,
     transport_errors: AtomicU64,
     scenarios: [AtomicU64; 5],
@@ -134,6 +140,8 @@ impl Stats {
 
 struct Ctx {
     http: reqwest::Client,
+    /// The abusive client's own connections (another loopback address when possible).
+    abuser: reqwest::Client,
     url: String,
     stats: Stats,
     abandoned: Mutex<Vec<String>>,
@@ -141,9 +149,17 @@ struct Ctx {
 
 impl Ctx {
     fn post(&self, session: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
+        self.post_as(&self.http, session, body)
+    }
+
+    fn post_as(
+        &self,
+        http: &reqwest::Client,
+        session: Option<&str>,
+        body: &Value,
+    ) -> reqwest::RequestBuilder {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let mut b = self
-            .http
+        let mut b = http
             .post(&self.url)
             .header("content-type", "application/json")
             .header("accept", ACCEPT)
@@ -177,22 +193,55 @@ impl Ctx {
     }
 
     async fn initialize(&self) -> Option<String> {
+        self.initialize_as(&self.http).await
+    }
+
+    async fn initialize_as(&self, http: &reqwest::Client) -> Option<String> {
         let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": VERSION,
             "capabilities": {"sampling": {}, "elicitation": {}},
             "clientInfo": {"name": "soak", "version": "1.0.0"}}});
-        let r = self.expect("initialize", self.post(None, &body).send().await, 200)?;
+        let r = self.expect(
+            "initialize",
+            self.post_as(http, None, &body).send().await,
+            200,
+        )?;
         let id = r.headers().get("mcp-session-id")?.to_str().ok()?.to_owned();
         let _ = r.bytes().await;
         let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        self.expect("initialized", self.post(Some(&id), &note).send().await, 202)?;
+        let r = self.post_as(http, Some(&id), &note).send().await;
+        self.expect("initialized", r, 202)?;
+        Some(id)
+    }
+
+    /// The abusive client's `initialize`: 429 at its quota is the expected answer too.
+    async fn initialize_abuser(&self) -> Option<String> {
+        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": VERSION,
+            "capabilities": {"sampling": {}},
+            "clientInfo": {"name": "soak-abuser", "version": "1.0.0"}}});
+        let r = self.post_as(&self.abuser, None, &body).send().await;
+        if let Ok(r) = &r {
+            if r.status().as_u16() == 429 && r.headers().contains_key("retry-after") {
+                self.stats.quota_refusals.fetch_add(1, Ordering::Relaxed);
+                // Back off a little, as a client honouring Retry-After would (shortened).
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return None;
+            }
+        }
+        let r = self.expect("abuser initialize", r, 200)?;
+        let id = r.headers().get("mcp-session-id")?.to_str().ok()?.to_owned();
+        let _ = r.bytes().await;
         Some(id)
     }
 
     async fn delete(&self, id: &str) {
+        self.delete_as(&self.http, id).await;
+    }
+
+    async fn delete_as(&self, http: &reqwest::Client, id: &str) {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let r = self
-            .http
+        let r = http
             .delete(&self.url)
             .header("mcp-session-id", id)
             .header("mcp-protocol-version", VERSION)
@@ -270,16 +319,13 @@ impl Ctx {
 
     /// A sampling request the client never answers; the session is abandoned.
     async fn abandoned_sampling(&self) {
-        let Some(s) = self.initialize().await else {
+        let Some(s) = self.initialize_abuser().await else {
             return;
         };
         let prompt = "p".repeat(256 * 1024);
         let call = Self::call(4, "test_sampling", json!({"prompt": prompt}), None);
-        if let Some(r) = self.expect(
-            "sampling call",
-            self.post(Some(&s), &call).send().await,
-            200,
-        ) {
+        let r = self.post_as(&self.abuser, Some(&s), &call).send().await;
+        if let Some(r) = self.expect("sampling call", r, 200) {
             let mut body = r.bytes_stream();
             let mut seen = Vec::new();
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -392,13 +438,23 @@ async fn main() {
         eprintln!("soak: cannot read /proc/{}", args.pid);
         std::process::exit(2);
     };
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default();
+    let client = |local: Option<std::net::IpAddr>| {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(args.concurrency)
+            .timeout(Duration::from_secs(30))
+            .local_address(local)
+            .build()
+            .unwrap_or_default()
+    };
+    let http = client(None);
+    // Another address for the abusive client when the server is on 127.x (all loopback).
+    let abuser_addr = url_host(&args.url)
+        .starts_with("127.")
+        .then(|| std::net::IpAddr::from([127, 0, 0, 2]));
+    let abuser = client(abuser_addr);
     let ctx = Arc::new(Ctx {
         http,
+        abuser,
         url: args.url.clone(),
         stats: Stats::default(),
         abandoned: Mutex::new(Vec::new()),
@@ -430,7 +486,7 @@ async fn main() {
     // The abusive clients leave: their sessions end.
     let abandoned = std::mem::take(&mut *ctx.abandoned.lock().await);
     for chunk in abandoned.chunks(args.concurrency.max(1)) {
-        futures::future::join_all(chunk.iter().map(|s| ctx.delete(s))).await;
+        futures::future::join_all(chunk.iter().map(|s| ctx.delete_as(&ctx.abuser, s))).await;
     }
     done.store(1, Ordering::Relaxed);
     let _ = sampler.await;
@@ -439,8 +495,13 @@ async fn main() {
         eprintln!("soak: a worker still holds the client");
         std::process::exit(2);
     };
-    let Ctx { http, stats, .. } = ctx;
-    drop(http);
+    let Ctx {
+        http,
+        abuser,
+        stats,
+        ..
+    } = ctx;
+    drop((http, abuser));
     report(&args, &stats, (rss0, fds0), abandoned.len(), load_secs).await;
 }
 
@@ -481,6 +542,10 @@ async fn report(
         n(&s.scenarios[4])
     );
     println!("soak: abandoned sessions ended after the load: {abandoned}");
+    println!(
+        "soak: abusive initialize refused at its quota (429): {}",
+        n(&s.quota_refusals)
+    );
     println!(
         "soak: unexpected statuses {}, transport errors {}",
         n(&s.unexpected),

@@ -425,4 +425,63 @@ mod tests {
         );
         assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
     }
+
+    /// Reads back the parameters of a `Bearer k="v", …` value.
+    fn parse_params(value: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = value.strip_prefix("Bearer").unwrap().trim_start();
+        while !rest.is_empty() {
+            let (name, tail) = rest.split_once("=\"").unwrap();
+            let mut v = String::new();
+            let mut chars = tail.char_indices();
+            let end = loop {
+                match chars.next().unwrap() {
+                    (_, '\\') => v.push(chars.next().unwrap().1),
+                    (i, '"') => break i,
+                    (_, c) => v.push(c),
+                }
+            };
+            out.push((name.to_owned(), v));
+            rest = tail[end + 1..].trim_start_matches(", ");
+        }
+        out
+    }
+
+    fn printable(s: &str) -> String {
+        s.chars()
+            .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Any URL, description and scopes give a valid header value whose parameters read
+        /// back as given (characters outside printable ASCII as `?`), in the documented order.
+        #[test]
+        fn fuzz_www_authenticate(
+            url in ".{0,60}",
+            description in proptest::option::of(".{0,60}"),
+            scopes in proptest::collection::vec("[!-~]{1,12}", 0..4),
+            error in proptest::option::of(0usize..3),
+        ) {
+            let error = error.map(|i| {
+                [BearerError::InvalidToken, BearerError::InvalidRequest, BearerError::InsufficientScope][i]
+            });
+            let v = challenge_for(&url, error, description.as_deref(), &scopes);
+            proptest::prop_assert!(HeaderValue::from_str(&v).is_ok(), "{v:?}");
+            let mut want = Vec::new();
+            if let Some(e) = error {
+                want.push(("error".to_owned(), e.as_str().to_owned()));
+            }
+            if let Some(d) = &description {
+                want.push(("error_description".to_owned(), printable(d)));
+            }
+            if !url.is_empty() {
+                want.push(("resource_metadata".to_owned(), printable(&url)));
+            }
+            if !scopes.is_empty() {
+                want.push(("scope".to_owned(), scopes.join(" ")));
+            }
+            proptest::prop_assert_eq!(parse_params(&v), want);
+        }
+    }
 }

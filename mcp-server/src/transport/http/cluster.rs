@@ -136,7 +136,7 @@ impl Inner {
 
     /// Restores session `id` from the shared store: 404 when it is unknown or bound to
     /// another principal, 503 with `Retry-After` when the store cannot be reached or the
-    /// session table is full.
+    /// session table is full of busy sessions, 429 at the caller's session quota.
     pub(crate) async fn restore(
         self: &Arc<Self>,
         id: &str,
@@ -157,9 +157,9 @@ impl Inner {
             // Someone else's session: indistinguishable from an unknown one.
             return Err(EdgeError::session_not_found());
         }
-        if self.session_count() >= self.config.max_sessions {
-            return Err(EdgeError::busy(self.config.busy_retry_after));
-        }
+        // The restored session takes its place in the quotas like a new one (429 at the
+        // caller's quota, LRU eviction or 503 when the table is full).
+        let ticket = self.admit(parts).await?;
         self.ensure_cluster();
         Ok(self.insert_if_absent(id, || {
             let peer = PeerInfo {
@@ -173,7 +173,7 @@ impl Inner {
             }
             apply_state(&session, &record);
             tracing::debug!(target: "mcp_rs_server::http", session = %id, "session restored from the store");
-            self.http_session(session)
+            self.http_session(session, ticket)
         }))
     }
 

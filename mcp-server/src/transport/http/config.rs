@@ -16,6 +16,12 @@ pub const DEFAULT_MAX_BATCH: usize = 64;
 pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Default maximum number of live sessions.
 pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
+/// Default [`HttpConfig::max_sessions_per_principal`]: 100 sessions per authenticated principal.
+pub const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL: usize = 100;
+/// Default [`HttpConfig::max_sessions_per_addr`]: 1,000 sessions per client address.
+pub const DEFAULT_MAX_SESSIONS_PER_ADDR: usize = 1_000;
+/// Default [`HttpConfig::unused_session_timeout`]: 60 s.
+pub const DEFAULT_UNUSED_SESSION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default interval of SSE keep-alive comments.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Default `retry:` hint (milliseconds) sent in the priming event of each SSE stream.
@@ -59,6 +65,9 @@ pub struct HttpConfig {
     pub(crate) max_batch: usize,
     pub(crate) session_idle_timeout: Duration,
     pub(crate) max_sessions: usize,
+    pub(crate) max_sessions_per_principal: Option<usize>,
+    pub(crate) max_sessions_per_addr: Option<usize>,
+    pub(crate) unused_session_timeout: Duration,
     pub(crate) keep_alive: Option<Duration>,
     pub(crate) sse_retry_ms: Option<u64>,
     pub(crate) json_response: bool,
@@ -79,6 +88,12 @@ impl std::fmt::Debug for HttpConfig {
             .field("max_batch", &self.max_batch)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("max_sessions", &self.max_sessions)
+            .field(
+                "max_sessions_per_principal",
+                &self.max_sessions_per_principal,
+            )
+            .field("max_sessions_per_addr", &self.max_sessions_per_addr)
+            .field("unused_session_timeout", &self.unused_session_timeout)
             .field("keep_alive", &self.keep_alive)
             .field("sse_retry_ms", &self.sse_retry_ms)
             .field("json_response", &self.json_response)
@@ -109,6 +124,9 @@ impl Default for HttpConfig {
             max_batch: DEFAULT_MAX_BATCH,
             session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_sessions_per_principal: Some(DEFAULT_MAX_SESSIONS_PER_PRINCIPAL),
+            max_sessions_per_addr: Some(DEFAULT_MAX_SESSIONS_PER_ADDR),
+            unused_session_timeout: DEFAULT_UNUSED_SESSION_TIMEOUT,
             keep_alive: Some(DEFAULT_KEEP_ALIVE),
             sse_retry_ms: Some(DEFAULT_SSE_RETRY_MS),
             json_response: false,
@@ -199,14 +217,45 @@ impl HttpConfig {
         self
     }
 
-    /// The maximum number of live sessions (default 10 000). When full, a new `initialize` gets
-    /// 503 with `Retry-After`; existing sessions are not affected.
+    /// The maximum number of live sessions (default 10 000). When full, a new `initialize`
+    /// ends the least recently used idle session (no request in flight, no open stream: its
+    /// client gets 404 next time and starts a new session) to make room; when every session
+    /// is busy it gets 503 with `Retry-After` and existing sessions are not affected.
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.max_sessions = max;
         self
     }
 
-    /// The `Retry-After` advertised when the session table is full (default 5 s).
+    /// Sessions one authenticated principal (the identity the authorization layer verified)
+    /// may hold at once (default 100, [`DEFAULT_MAX_SESSIONS_PER_PRINCIPAL`]; `None`: no
+    /// quota). Past it, `initialize` gets 429 with `Retry-After` and a JSON-RPC error -32000.
+    pub fn max_sessions_per_principal(mut self, max: Option<usize>) -> Self {
+        self.max_sessions_per_principal = max;
+        self
+    }
+
+    /// Sessions anonymous clients of one address may hold at once (default 1,000,
+    /// [`DEFAULT_MAX_SESSIONS_PER_ADDR`]; `None`: no quota). The address is the
+    /// [`RemoteAddr`](super::RemoteAddr) of the request (an IPv6 address counts as its /64);
+    /// requests without one share a single quota. Past it, `initialize` gets 429 with
+    /// `Retry-After` and a JSON-RPC error -32000. Behind a reverse proxy every client has the
+    /// proxy's address: authenticate clients, or raise or turn off this quota.
+    pub fn max_sessions_per_addr(mut self, max: Option<usize>) -> Self {
+        self.max_sessions_per_addr = max;
+        self
+    }
+
+    /// How long a session the client never came back to after `initialize` (no request, no
+    /// GET stream; notifications do not count) lives (default 60 s,
+    /// [`DEFAULT_UNUSED_SESSION_TIMEOUT`]). Capped by
+    /// [`session_idle_timeout`](Self::session_idle_timeout).
+    pub fn unused_session_timeout(mut self, timeout: Duration) -> Self {
+        self.unused_session_timeout = timeout;
+        self
+    }
+
+    /// The `Retry-After` advertised when the session table is full or a client is at its
+    /// session quota (default 5 s).
     pub fn busy_retry_after(mut self, after: Duration) -> Self {
         self.busy_retry_after = after;
         self

@@ -447,4 +447,65 @@ mod tests {
             400
         );
     }
+
+    proptest::proptest! {
+        /// Any bytes a header value can hold, as `Mcp-Session-Id`, `MCP-Protocol-Version` and
+        /// `Last-Event-ID`: never a panic; accepted exactly when well-formed (and then as sent,
+        /// trimmed), otherwise 400/404 with -32600, or 400 with -32022 for an unknown version.
+        #[test]
+        fn fuzz_edge_headers(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            use mcp_rs_core::Era;
+            let Ok(value) = HeaderValue::from_bytes(&raw) else {
+                return Ok(());
+            };
+            let mut parts = parts(&[]);
+            for name in [MCP_SESSION_ID, MCP_PROTOCOL_VERSION, LAST_EVENT_ID] {
+                parts.headers.insert(name, value.clone());
+            }
+            let text = value.to_str().ok().map(str::trim);
+            match session_id_header(&parts) {
+                Ok(id) => {
+                    let id = id.unwrap_or_default();
+                    proptest::prop_assert_eq!(Some(id), text);
+                    proptest::prop_assert!(!id.is_empty() && id.len() <= 256);
+                    proptest::prop_assert!(id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+                }
+                Err(e) => {
+                    let want = if text.is_some() { 404 } else { 400 };
+                    proptest::prop_assert_eq!(e.status.as_u16(), want);
+                    proptest::prop_assert_eq!(e.error.code, -32600);
+                }
+            }
+            let supported: Vec<ProtocolVersion> = ProtocolVersion::of_era(Era::Handshake).collect();
+            match protocol_version_header(&parts, &supported) {
+                Ok(v) => proptest::prop_assert_eq!(Some(v.as_str()), text),
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.status.as_u16(), 400);
+                    let want = if text.is_some() { -32022 } else { -32600 };
+                    proptest::prop_assert_eq!(e.error.code, want);
+                }
+            }
+            if let Some((stream, _)) = text.and_then(super::super::event_store::parse_event_id) {
+                proptest::prop_assert!(!stream.is_empty());
+            }
+        }
+
+        /// A known version, padded with spaces or tabs, is accepted as itself.
+        #[test]
+        fn fuzz_protocol_versions_accepted(i in 0usize..4, pad in "[ \t]{0,3}") {
+            use mcp_rs_core::Era;
+            let supported: Vec<ProtocolVersion> = ProtocolVersion::of_era(Era::Handshake).collect();
+            let v = supported[i % supported.len()];
+            let parts = parts(&[("mcp-protocol-version", &format!("{pad}{v}{pad}"))]);
+            proptest::prop_assert_eq!(protocol_version_header(&parts, &supported).ok(), Some(v));
+        }
+
+        /// Event ids `<stream>-<seq>` round-trip for any stream id without surrounding spaces.
+        #[test]
+        fn fuzz_event_ids_round_trip(stream in "[!-~]{1,40}", seq in proptest::prelude::any::<u64>()) {
+            let id = format!("{stream}-{seq}");
+            let parsed = super::super::event_store::parse_event_id(&id);
+            proptest::prop_assert_eq!(parsed, Some((stream.as_str(), seq)));
+        }
+    }
 }

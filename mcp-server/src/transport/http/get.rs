@@ -40,6 +40,7 @@ impl Inner {
             return Err(EdgeError::missing_session_id());
         };
         let hs = self.lookup(id, &parts).await?;
+        hs.mark_used();
         let last = single_header(&parts, &LAST_EVENT_ID)?.and_then(parse_event_id);
         let (wtx, wrx) = mpsc::channel(WRITER_CAPACITY);
         let mut feed = Feed {

@@ -52,6 +52,7 @@ mod respond;
 mod run;
 mod serve;
 mod service;
+mod session_limits;
 mod session_store;
 mod sessions;
 mod sse;
@@ -61,7 +62,8 @@ mod streams;
 pub use bus::{ClusterBus, ClusterMessage};
 pub use config::{
     DEFAULT_HANDLER_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_SSE_RETRY_MS, HttpConfig,
+    DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_ADDR, DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+    DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_SSE_RETRY_MS, DEFAULT_UNUSED_SESSION_TIMEOUT, HttpConfig,
     SessionMode,
 };
 pub use conn::{

@@ -197,6 +197,9 @@ impl Inner {
         if !batch.messages.iter().any(JsonRpcMessage::is_request) {
             return Ok(self.deliver(parts, route.session.as_ref(), batch).await);
         }
+        if let Some(hs) = route.session.as_ref().filter(|_| !route.created) {
+            hs.mark_used();
+        }
         self.answer_requests(parts, route, batch, is_initialize)
             .await
     }

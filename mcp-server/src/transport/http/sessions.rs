@@ -1,20 +1,22 @@
 //! Session routing of the stateful endpoint: the shared state behind
 //! [`StreamableHttpService`](super::StreamableHttpService), the session table, lookup by
 //! `Mcp-Session-Id` (bound to the principal that created the session), registration after a
-//! successful `initialize`, `DELETE` and the idle sweeper.
+//! successful `initialize` (within the quotas of [`session_limits`](super::session_limits)),
+//! `DELETE` and the idle sweeper.
 
 use http::request::Parts;
 use http::{Response, StatusCode};
 use mcp_rs_core::jsonrpc::JsonRpcMessage;
 use mcp_rs_core::{Era, ProtocolVersion};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use super::config::HttpConfig;
 use super::edge::session_id_header;
 use super::edge::{EdgeError, empty_response, principal_of, protocol_version_header};
+use super::session_limits::{Owner, Refusal, SessionLimits, Ticket};
 use super::session_store::{SessionRecord, log_store_failure};
 use super::streams::{HubSender, Standalone, StandaloneSink};
 use crate::body::Body;
@@ -26,6 +28,7 @@ pub(crate) struct Inner {
     pub(crate) server: Server,
     pub(crate) config: HttpConfig,
     sessions: RwLock<HashMap<Arc<str>, Arc<HttpSession>>>,
+    limits: Arc<SessionLimits>,
     sweeper: OnceLock<()>,
     /// Set once the cluster bus (if configured) is listened to.
     pub(super) cluster_started: OnceLock<()>,
@@ -41,6 +44,30 @@ pub(crate) struct HttpSession {
     pub(crate) hubs: Mutex<HashMap<Arc<str>, HubSender>>,
     /// Requests being processed plus open SSE responses: a busy session is never idle.
     busy: Arc<AtomicUsize>,
+    /// Whether the client came back after `initialize` (a request or a GET stream); an
+    /// unused session expires after `HttpConfig::unused_session_timeout`.
+    used: AtomicBool,
+    /// The session's place in the quotas, given back when it ends.
+    ticket: Mutex<Option<Ticket>>,
+}
+
+impl HttpSession {
+    /// Records that the client used the session after `initialize`.
+    pub(crate) fn mark_used(&self) {
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Nothing in flight and no open stream.
+    fn is_idle(&self) -> bool {
+        self.busy.load(Ordering::Acquire) == 0
+    }
+
+    /// Gives the session's place in the quotas back (once).
+    fn release(&self) {
+        drop(lock(&self.ticket).take());
+    }
 }
 
 /// Decrements a busy counter (and marks the session active) when dropped.
@@ -90,6 +117,7 @@ pub(crate) struct SessionRoute {
 impl Inner {
     pub(crate) fn new(server: Server, config: HttpConfig) -> Self {
         Inner {
+            limits: Arc::new(SessionLimits::new(&config)),
             server,
             config,
             sessions: RwLock::new(HashMap::new()),
@@ -107,8 +135,9 @@ impl Inner {
         read(&self.sessions).keys().cloned().collect()
     }
 
-    /// The session of a POST: none when stateless, a new one for `initialize` (503 when the
-    /// table is full), else the one `Mcp-Session-Id` names (400 without the header).
+    /// The session of a POST: none when stateless, a new one for `initialize` (429 at the
+    /// caller's quota, 503 when the table is full of busy sessions), else the one
+    /// `Mcp-Session-Id` names (400 without the header).
     pub(crate) async fn route(
         self: &Arc<Self>,
         parts: &Parts,
@@ -123,10 +152,8 @@ impl Inner {
         }
         self.ensure_cluster();
         if is_initialize {
-            if self.session_count() >= self.config.max_sessions {
-                return Err(EdgeError::busy(self.config.busy_retry_after));
-            }
-            let hs = self.new_session();
+            let ticket = self.admit(parts).await?;
+            let hs = self.new_session(ticket);
             if let Some(p) = principal_of(parts) {
                 hs.session.bind_principal(p);
             }
@@ -174,13 +201,42 @@ impl Inner {
         Ok(hs)
     }
 
-    /// A new session; its standalone stream starts with the first GET.
-    fn new_session(self: &Arc<Self>) -> Arc<HttpSession> {
-        self.http_session(self.server.create_detached_session())
+    /// A ticket for the session an `initialize` of `parts` creates: 429 at the caller's
+    /// quota; when the table is full the least recently used idle session is ended to make
+    /// room (503 when none is idle).
+    pub(super) async fn admit(&self, parts: &Parts) -> Result<Ticket, EdgeError> {
+        let owner = Owner::of(parts);
+        // A few tries: other clients may take the room an eviction made.
+        for _ in 0..4 {
+            match self.limits.admit(&owner) {
+                Err(Refusal::Full) => {}
+                other => return other.map_err(|r| r.into_error(&self.config)),
+            }
+            let Some(id) = self.least_recently_used_idle() else {
+                break;
+            };
+            tracing::debug!(target: "mcp_rs_server::http", session = %id, "session table full: idle session evicted");
+            self.close_session(&id).await;
+        }
+        Err(Refusal::Full.into_error(&self.config))
     }
 
-    /// The HTTP side of `session`.
-    pub(super) fn http_session(&self, session: Arc<Session>) -> Arc<HttpSession> {
+    /// The idle session (nothing in flight, no open stream) untouched for the longest time.
+    fn least_recently_used_idle(&self) -> Option<Arc<str>> {
+        read(&self.sessions)
+            .values()
+            .filter(|hs| hs.is_idle())
+            .max_by_key(|hs| hs.session.idle_for())
+            .map(|hs| hs.id.clone())
+    }
+
+    /// A new session; its standalone stream starts with the first GET.
+    fn new_session(self: &Arc<Self>, ticket: Ticket) -> Arc<HttpSession> {
+        self.http_session(self.server.create_detached_session(), ticket)
+    }
+
+    /// The HTTP side of `session`, holding `ticket` (its place in the session quotas).
+    pub(super) fn http_session(&self, session: Arc<Session>, ticket: Ticket) -> Arc<HttpSession> {
         let id: Arc<str> = Arc::from(session.id());
         let standalone = Arc::new(Standalone::new(
             id.clone(),
@@ -194,12 +250,15 @@ impl Inner {
             standalone,
             hubs: Mutex::new(HashMap::new()),
             busy: Arc::new(AtomicUsize::new(0)),
+            used: AtomicBool::new(false),
+            ticket: Mutex::new(Some(ticket)),
         })
     }
 
     /// Forgets a session created by a POST whose `initialize` got no successful answer.
     pub(crate) fn discard(&self, hs: &HttpSession) {
         hs.session.close();
+        hs.release();
         self.server.remove_session(&hs.id);
     }
 
@@ -231,6 +290,7 @@ impl Inner {
         if let Some(hs) = removed {
             hs.session.close();
             lock(&hs.hubs).clear();
+            hs.release();
         }
         self.server.remove_session(id);
     }
@@ -263,12 +323,13 @@ impl Inner {
         self.sweeper.get_or_init(|| {
             let weak = Arc::downgrade(self);
             let timeout = self.config.session_idle_timeout;
-            let period = (timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+            let unused = self.config.unused_session_timeout.min(timeout);
+            let period = (unused / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(period).await;
                     let Some(inner) = weak.upgrade() else { break };
-                    for id in inner.idle_sessions(timeout) {
+                    for id in inner.idle_sessions(timeout, unused) {
                         tracing::debug!(target: "mcp_rs_server::http", session = %id, "session expired");
                         if inner.config.cluster.is_some() {
                             // Other instances may serve it: its record expires by its own TTL.
@@ -282,11 +343,19 @@ impl Inner {
         });
     }
 
-    /// Sessions with nothing in flight, untouched for longer than `timeout`.
-    fn idle_sessions(&self, timeout: Duration) -> Vec<Arc<str>> {
+    /// Sessions with nothing in flight, untouched for longer than `timeout` (`unused` for a
+    /// session the client never came back to after `initialize`).
+    fn idle_sessions(&self, timeout: Duration, unused: Duration) -> Vec<Arc<str>> {
         read(&self.sessions)
             .values()
-            .filter(|hs| hs.busy.load(Ordering::Acquire) == 0 && hs.session.idle_for() > timeout)
+            .filter(|hs| {
+                let limit = if hs.used.load(Ordering::Relaxed) {
+                    timeout
+                } else {
+                    unused
+                };
+                hs.is_idle() && hs.session.idle_for() > limit
+            })
             .map(|hs| hs.id.clone())
             .collect()
     }
