@@ -27,6 +27,14 @@ struct ProtocolEras;
 #[allow(dead_code)]
 struct Authorization;
 
+#[doc = include_str!("../../docs/custom-methods.md")]
+#[allow(dead_code)]
+struct CustomMethods;
+
+#[doc = include_str!("../../docs/hooks.md")]
+#[allow(dead_code)]
+struct Hooks;
+
 #[doc = include_str!("../../docs/macros.md")]
 #[allow(dead_code)]
 struct Macros;
