@@ -80,7 +80,7 @@ pub struct RequestDef {
     handler: Arc<dyn RequestHandler>,
     scopes: Option<ScopeRequirement>,
     params_schema: Option<JsonObject>,
-    location: &'static str,
+    location: Site,
 }
 
 impl RequestDef {
@@ -133,7 +133,7 @@ impl fmt::Debug for RequestDef {
 pub struct RequestBuilder {
     name: String,
     scopes: Option<ScopeRequirement>,
-    location: &'static str,
+    location: Site,
 }
 
 impl RequestBuilder {
@@ -252,7 +252,7 @@ impl fmt::Debug for NotificationContext {
 pub struct NotificationDef {
     name: String,
     handler: Arc<dyn NotificationHandler>,
-    location: &'static str,
+    location: Site,
 }
 
 impl NotificationDef {
@@ -289,7 +289,7 @@ impl fmt::Debug for NotificationDef {
 #[must_use]
 pub struct NotificationBuilder {
     name: String,
-    location: &'static str,
+    location: Site,
 }
 
 impl NotificationBuilder {
@@ -393,11 +393,12 @@ impl Extension {
     }
 }
 
+/// Where a definition was built (for duplicate reports).
+type Site = &'static std::panic::Location<'static>;
+
 #[track_caller]
-fn location() -> &'static str {
-    // `Location` borrows 'static file names; one small leak per registration, at startup.
-    let l = std::panic::Location::caller();
-    Box::leak(format!("{}:{}", l.file(), l.line()).into_boxed_str())
+fn location() -> Site {
+    std::panic::Location::caller()
 }
 
 /// The custom requests and notifications of a server, fixed at build time.
@@ -416,15 +417,15 @@ impl CustomMethods {
         notifications: Vec<NotificationDef>,
     ) -> Result<Self, BuildError> {
         let mut out = CustomMethods::default();
-        let mut seen: HashMap<String, &'static str> = HashMap::new();
-        let mut claim = |name: &str, at: &'static str| -> Result<(), BuildError> {
+        let mut seen: HashMap<String, Site> = HashMap::new();
+        let mut claim = |name: &str, at: Site| -> Result<(), BuildError> {
             check_name(name)?;
             match seen.insert(name.to_owned(), at) {
                 Some(first) => Err(BuildError::Duplicate {
                     kind: "method",
                     name: name.to_owned(),
-                    first: first.to_owned(),
-                    second: at.to_owned(),
+                    first: format!("{}:{}", first.file(), first.line()),
+                    second: format!("{}:{}", at.file(), at.line()),
                 }),
                 None => Ok(()),
             }

@@ -32,6 +32,14 @@ struct Authorization;
 #[allow(dead_code)]
 struct ScalingOut;
 
+#[doc = include_str!("../../docs/custom-methods.md")]
+#[allow(dead_code)]
+struct CustomMethods;
+
+#[doc = include_str!("../../docs/hooks.md")]
+#[allow(dead_code)]
+struct Hooks;
+
 #[doc = include_str!("../../docs/macros.md")]
 #[allow(dead_code)]
 struct Macros;

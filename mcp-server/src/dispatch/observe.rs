@@ -41,6 +41,27 @@ fn principal(ex: &Exchange) -> Option<Principal> {
     None
 }
 
+/// The version of a notification: the session's, or (a 2026-07-28 notification over HTTP,
+/// which has neither session nor envelope) the `MCP-Protocol-Version` header's.
+fn notification_version(ex: &Exchange) -> mcp_rs_core::ProtocolVersion {
+    #[cfg(feature = "http")]
+    if ex.session.is_none()
+        && ex.stateless.is_none()
+        && let Some(v) = ex
+            .http
+            .as_ref()
+            .and_then(|p| {
+                p.headers
+                    .get(crate::protocol::classify::PROTOCOL_VERSION_HEADER)
+            })
+            .and_then(|v| v.to_str().ok())
+            .and_then(mcp_rs_core::ProtocolVersion::parse)
+    {
+        return v;
+    }
+    super::negotiated(ex).0
+}
+
 /// Starts observing `req` (only called when hooks are registered).
 pub(super) fn watch(server: &Server, req: &JsonRpcRequest, ex: &Exchange) -> Watch {
     let target = name_param_of(&req.method)
@@ -78,7 +99,7 @@ pub(super) async fn notify(server: &Server, n: &JsonRpcNotification, ex: &Exchan
     if hooks.is_empty() && def.is_none() {
         return;
     }
-    let version = super::negotiated(ex).0;
+    let version = notification_version(ex);
     if !hooks.is_empty() {
         let info = NotificationInfo {
             method: n.method.clone(),
