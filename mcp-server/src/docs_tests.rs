@@ -27,6 +27,10 @@ struct ProtocolEras;
 #[allow(dead_code)]
 struct Authorization;
 
+#[doc = include_str!("../../docs/tasks.md")]
+#[allow(dead_code)]
+struct Tasks;
+
 #[doc = include_str!("../../docs/macros.md")]
 #[allow(dead_code)]
 struct Macros;
