@@ -40,6 +40,10 @@ struct CustomMethods;
 #[allow(dead_code)]
 struct Hooks;
 
+#[doc = include_str!("../../docs/tasks.md")]
+#[allow(dead_code)]
+struct Tasks;
+
 #[doc = include_str!("../../docs/macros.md")]
 #[allow(dead_code)]
 struct Macros;

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -317,8 +318,13 @@ pub(crate) struct Job {
     pub(crate) max_rounds: usize,
 }
 
-/// One run of the handler, panics caught; `None` when `cancel` fired first (the handler's
-/// future is dropped).
+/// How long a cancelled handler may go on (to notice its cancellation and clean up) before its
+/// future is dropped.
+pub(crate) const CANCEL_GRACE: Duration = Duration::from_secs(2);
+
+/// One run of the handler, panics caught; `None` when `cancel` fired first: the handler sees
+/// its [`RequestContext::cancellation`] and gets [`CANCEL_GRACE`] to return, then its future is
+/// dropped. Its outcome is ignored either way (the cancellation settled the record).
 pub(crate) async fn run_once(
     handler: &Arc<dyn ToolHandler>,
     ctx: &RequestContext,
@@ -326,9 +332,13 @@ pub(crate) async fn run_once(
     cancel: &CancellationToken,
 ) -> Option<RunOutcome> {
     let call = AssertUnwindSafe(handler.call(ctx.clone(), args.clone())).catch_unwind();
+    tokio::pin!(call);
     tokio::select! {
-        out = call => Some(out),
-        () = cancel.cancelled() => None,
+        out = &mut call => Some(out),
+        () = cancel.cancelled() => {
+            let _ = tokio::time::timeout(CANCEL_GRACE, call).await;
+            None
+        }
     }
 }
 
@@ -345,7 +355,7 @@ fn to_json(result: &CallToolResult) -> Option<Value> {
     serde_json::to_value(result).ok()
 }
 
-fn millis(d: std::time::Duration) -> u64 {
+fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
