@@ -509,3 +509,42 @@ async fn another_principal_gets_404_on_either_instance() {
         "1"
     );
 }
+
+/// In process: `logging/setLevel` on B rewrites the record and reaches the live copy of the
+/// session on A through the bus.
+#[tokio::test]
+async fn a_log_level_set_on_b_applies_on_a() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let config = || {
+        Redis::new(RedisConfig::new(redis.url()).prefix("level"))
+            .unwrap()
+            .configure(HttpConfig::default())
+    };
+    let a = start_with(test_server(), config()).await;
+    let b = start_with(test_server(), config()).await;
+    let c = client();
+    let sid = initialize_as(&c, &a.url, None).await;
+    let set = json!({"jsonrpc": "2.0", "id": 1, "method": "logging/setLevel", "params": {"level": "error"}});
+    let res = post(&c, &b.url, Some(&sid), &set).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body, json!({"jsonrpc": "2.0", "id": 1, "result": {}}));
+    let record: Value =
+        serde_json::from_str(&redis.cli(&["GET", &format!("level:session:{sid}")])).unwrap();
+    assert_eq!(record["logLevel"], "error");
+    let on_a = a
+        .service
+        .server()
+        .session(&sid)
+        .expect("A holds the session");
+    let started = Instant::now();
+    while on_a.log_level() != Some(mcp_rs_core::schema::LoggingLevel::Error) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "A never saw the new level"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

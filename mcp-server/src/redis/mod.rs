@@ -172,7 +172,6 @@ impl Redis {
     }
 
     /// The configuration.
-    #[must_use]
     pub fn config(&self) -> &RedisConfig {
         &self.0.config
     }
