@@ -47,6 +47,7 @@
 //! | `http` | Streamable HTTP transport (pulls in hyper, hyper-util, tower, http-body); off by default so that a stdio server compiles neither | no |
 //! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata (pulls in `http`, jsonwebtoken, reqwest with rustls, url, quick_cache) | no |
 //! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`; pulls in rsa, p256) | no |
+//! | `policy-toml` | [`policy::AccessPolicy::from_toml`] and `.toml` policy files (pulls in toml) | no |
 //! | `logging` | [`logging::init`]: a stderr `tracing` subscriber filtered by `RUST_LOG`, in one line (tracing-subscriber) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -67,13 +68,13 @@ mod docs_tests;
 pub mod error;
 mod handler;
 pub mod identity;
-#[cfg(feature = "http")]
 mod log_throttle;
 #[cfg(feature = "logging")]
 #[cfg_attr(docsrs, doc(cfg(feature = "logging")))]
 pub mod logging;
 #[doc(hidden)]
 pub mod macro_support;
+pub mod policy;
 pub mod prelude;
 pub mod prompt;
 pub mod protocol;

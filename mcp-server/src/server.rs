@@ -147,6 +147,7 @@ pub(crate) struct Options {
     pub(crate) request_timeout: Duration,
     pub(crate) enforce_scopes_without_identity: bool,
     pub(crate) hide_unauthorized_items: bool,
+    pub(crate) policy: Option<crate::policy::PolicyHandle>,
     pub(crate) default_log_level: LoggingLevel,
 }
 
@@ -157,6 +158,7 @@ impl Default for Options {
             request_timeout: Duration::from_secs(60),
             enforce_scopes_without_identity: true,
             hide_unauthorized_items: false,
+            policy: None,
             default_log_level: LoggingLevel::Info,
         }
     }
