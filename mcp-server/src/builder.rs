@@ -221,9 +221,20 @@ impl ServerBuilder {
         self
     }
 
-    /// Whether list methods omit items the caller lacks the scopes for (default `false`).
+    /// Whether list methods omit items the caller lacks the scopes for (default `false`):
+    /// the items' own scopes, and those an [`access_policy`](Self::access_policy) names for
+    /// them. Hiding is least privilege; showing lets a client discover an item and step up
+    /// after a `403 insufficient_scope`.
     pub fn hide_unauthorized_items(mut self, hide: bool) -> Self {
         self.options.hide_unauthorized_items = hide;
+        self
+    }
+
+    /// Applies an access policy to every request, on every transport, before the items' own
+    /// scopes (see [`policy`](crate::policy)). Pass a [`PolicyHandle`](crate::policy::PolicyHandle)
+    /// and keep a clone of it to replace or reload the policy while the server runs.
+    pub fn access_policy(mut self, policy: impl Into<crate::policy::PolicyHandle>) -> Self {
+        self.options.policy = Some(policy.into());
         self
     }
 

@@ -97,7 +97,8 @@ pub struct OAuthContext {
     pub tenant: Option<String>,
     /// Expiry as seconds since the Unix epoch (`exp`), when known.
     pub expires_at: Option<u64>,
-    /// All verified claims of the token (empty for API keys).
+    /// All verified claims of the token (for an API key: its `roles`, when it has any; for a
+    /// user a trusted proxy forwarded: `groups` and `email`).
     pub claims: Map<String, Value>,
     /// The raw bearer token; only present when the server opted in to exposing it.
     pub token: Option<Arc<str>>,

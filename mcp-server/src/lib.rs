@@ -48,6 +48,7 @@
 //! | `auth` | OAuth 2.1 resource-server middleware: bearer validation, JWT/JWKS, RFC 9728 metadata (pulls in `http`, jsonwebtoken, reqwest with rustls, url, quick_cache) | no |
 //! | `auth-testing` | a local OAuth issuer for tests (`auth::testing`; pulls in rsa, p256) | no |
 //! | `redis` | [`redis`]: session store, event store and cluster bus on Redis, for several instances behind a load balancer (pulls in `http` and the `redis` crate) | no |
+//! | `policy-toml` | [`policy::AccessPolicy::from_toml`] and `.toml` policy files (pulls in toml) | no |
 //! | `logging` | [`logging::init`]: a stderr `tracing` subscriber filtered by `RUST_LOG`, in one line (tracing-subscriber) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -70,13 +71,13 @@ pub mod error;
 mod handler;
 pub mod hooks;
 pub mod identity;
-#[cfg(feature = "http")]
 mod log_throttle;
 #[cfg(feature = "logging")]
 #[cfg_attr(docsrs, doc(cfg(feature = "logging")))]
 pub mod logging;
 #[doc(hidden)]
 pub mod macro_support;
+pub mod policy;
 pub mod prelude;
 pub mod prompt;
 pub mod protocol;

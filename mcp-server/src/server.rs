@@ -149,6 +149,7 @@ pub(crate) struct Options {
     pub(crate) request_timeout: Duration,
     pub(crate) enforce_scopes_without_identity: bool,
     pub(crate) hide_unauthorized_items: bool,
+    pub(crate) policy: Option<crate::policy::PolicyHandle>,
     pub(crate) default_log_level: LoggingLevel,
     /// Bound on the server→client requests one session may leave unanswered at once.
     pub(crate) max_pending_per_session: usize,
@@ -168,6 +169,7 @@ impl Default for Options {
             request_timeout: Duration::from_secs(60),
             enforce_scopes_without_identity: true,
             hide_unauthorized_items: false,
+            policy: None,
             default_log_level: LoggingLevel::Info,
             max_pending_per_session: DEFAULT_MAX_PENDING_PER_SESSION,
             max_pending_total: DEFAULT_MAX_PENDING_TOTAL,

@@ -1,5 +1,6 @@
 //! [`AuthorizationLayer`] → [`Authorization`]: bearer-token validation in front of the MCP service.
 
+use super::server::forwarded::{ForwardedAuth, ForwardedRejection, ForwardedUser};
 use super::validator::{AuthorizationResult, TokenValidator};
 use super::{ConfigError, audit};
 use crate::body::{Body, BoxError};
@@ -74,6 +75,7 @@ struct Config {
     challenge: ChallengeInfo,
     required_scopes: Vec<String>,
     expose_token: bool,
+    forwarded: Option<ForwardedAuth>,
 }
 
 impl fmt::Debug for AuthorizationLayer {
@@ -112,6 +114,7 @@ impl AuthorizationLayer {
                 challenge,
                 required_scopes: Vec::new(),
                 expose_token: false,
+                forwarded: None,
             }),
         }
     }
@@ -122,6 +125,7 @@ impl AuthorizationLayer {
             challenge: self.cfg.challenge.clone(),
             required_scopes: self.cfg.required_scopes.clone(),
             expose_token: self.cfg.expose_token,
+            forwarded: self.cfg.forwarded.clone(),
         };
         f(&mut cfg);
         AuthorizationLayer { cfg: Arc::new(cfg) }
@@ -161,6 +165,23 @@ impl AuthorizationLayer {
     #[must_use]
     pub fn expose_token(self, expose: bool) -> Self {
         self.map(|c| c.expose_token = expose)
+    }
+
+    /// Also accepts the identity a trusted reverse proxy forwards (`X-Forwarded-User`,
+    /// `X-Forwarded-Groups`, `X-Forwarded-Email`; see
+    /// [`ForwardedAuth`](super::server::forwarded::ForwardedAuth)) on requests without an
+    /// `Authorization` header. The headers are read only when the TCP peer (the
+    /// [`RemoteAddr`](crate::transport::http::RemoteAddr) extension) is one of the configured
+    /// proxies; from any other peer they are ignored and the request needs a bearer token.
+    /// A request with a bearer token is validated as such, its forwarded headers ignored.
+    ///
+    /// The identity: `subject` the user header, `scopes` those `auth` maps from the groups,
+    /// claims `groups` (so an [`AccessPolicy`](crate::policy::AccessPolicy) sees them as
+    /// roles) and `email`, issuer `urn:mcp-rs:forwarded` (so sessions of a forwarded user and
+    /// of an API key with the same subject stay apart).
+    #[must_use]
+    pub fn forwarded_identity(self, auth: ForwardedAuth) -> Self {
+        self.map(|c| c.forwarded = Some(auth))
     }
 
     /// The challenge information inserted into request extensions.
@@ -315,71 +336,18 @@ where
         }
 
         let creds = credentials(req.headers());
+        let forwarded = match (&creds, &cfg.forwarded) {
+            (Credentials::Missing, Some(f)) => {
+                Some(f.authenticate_headers(req.headers(), req.extensions()))
+            }
+            _ => None,
+        };
         ResponseFuture {
             inner: Box::pin(async move {
-                let ch = &cfg.challenge;
-                let token = match creds {
-                    Credentials::Missing => {
-                        audit::denied(None, None, "missing bearer token");
-                        return Ok(ch.missing_token());
-                    }
-                    Credentials::Malformed(why) => {
-                        audit::denied(None, None, why);
-                        return Ok(ch.invalid_request(why));
-                    }
-                    Credentials::Bearer(t) => t,
-                };
-                let mut ctx = match cfg.validator.validate_shared(&token).await {
+                let ctx = match identify(&cfg, creds, forwarded).await {
                     Ok(ctx) => ctx,
-                    Err(AuthorizationResult::Allow(ctx)) => Arc::new(ctx),
-                    Err(AuthorizationResult::Unauthorized { description }) => {
-                        audit::denied(None, None, &description);
-                        return Ok(ch.invalid_token(&description));
-                    }
-                    Err(AuthorizationResult::NotRecognized) => {
-                        let why = "The access token is not recognised";
-                        audit::denied(None, None, why);
-                        return Ok(ch.invalid_token(why));
-                    }
-                    Err(AuthorizationResult::BadRequest { description }) => {
-                        audit::denied(None, None, &description);
-                        return Ok(ch.invalid_request(&description));
-                    }
-                    Err(AuthorizationResult::Forbidden {
-                        scopes,
-                        description,
-                    }) => {
-                        audit::denied(None, None, &description);
-                        return Ok(challenge::error_response(
-                            ch.resource_metadata_url(),
-                            challenge::BearerError::InsufficientScope,
-                            &description,
-                            &scopes,
-                        ));
-                    }
-                    Err(AuthorizationResult::Unavailable {
-                        retry_after,
-                        description,
-                    }) => {
-                        audit::denied(None, None, &description);
-                        return Ok(challenge::unavailable_response(retry_after, &description));
-                    }
+                    Err(res) => return Ok(res),
                 };
-                if !ctx
-                    .scopes
-                    .contains_all(cfg.required_scopes.iter().map(String::as_str))
-                {
-                    audit::denied(
-                        Some(&ctx.subject),
-                        ctx.client_id.as_deref(),
-                        "insufficient scope",
-                    );
-                    return Ok(ch.insufficient_scope(&cfg.required_scopes));
-                }
-                audit::allowed(&ctx);
-                if cfg.expose_token {
-                    Arc::make_mut(&mut ctx).token = Some(Arc::<str>::from(token));
-                }
                 req.extensions_mut().insert::<Arc<OAuthContext>>(ctx);
                 req.extensions_mut()
                     .insert::<ChallengeInfo>(cfg.challenge.clone());
@@ -388,6 +356,112 @@ where
         }
     }
 }
+
+/// The caller's identity: the forwarded user (from a trusted proxy, without a bearer token) or
+/// the bearer token's, with the layer's required scopes; otherwise the response refusing it.
+async fn identify(
+    cfg: &Config,
+    creds: Credentials,
+    forwarded: Option<Result<ForwardedUser, ForwardedRejection>>,
+) -> Result<Arc<OAuthContext>, Response<Body>> {
+    let ch = &cfg.challenge;
+    let ctx = match forwarded {
+        Some(Ok(user)) => Arc::new(forwarded_context(user)),
+        Some(Err(ForwardedRejection::InvalidHeader(_))) => {
+            let why = "Invalid forwarded identity header";
+            audit::denied(None, None, why);
+            return Err(ch.invalid_request(why));
+        }
+        // Untrusted peer, or no user: the request needs a bearer token.
+        Some(Err(_)) | None => {
+            let token = match creds {
+                Credentials::Missing => {
+                    audit::denied(None, None, "missing bearer token");
+                    return Err(ch.missing_token());
+                }
+                Credentials::Malformed(why) => {
+                    audit::denied(None, None, why);
+                    return Err(ch.invalid_request(why));
+                }
+                Credentials::Bearer(t) => t,
+            };
+            let mut ctx = validate(cfg, &token).await?;
+            if cfg.expose_token {
+                Arc::make_mut(&mut ctx).token = Some(Arc::<str>::from(token));
+            }
+            ctx
+        }
+    };
+    if !ctx
+        .scopes
+        .contains_all(cfg.required_scopes.iter().map(String::as_str))
+    {
+        audit::denied(
+            Some(&ctx.subject),
+            ctx.client_id.as_deref(),
+            "insufficient scope",
+        );
+        return Err(ch.insufficient_scope(&cfg.required_scopes));
+    }
+    audit::allowed(&ctx);
+    Ok(ctx)
+}
+
+/// The validator's decision about a bearer token, as an identity or the refusing response.
+async fn validate(cfg: &Config, token: &str) -> Result<Arc<OAuthContext>, Response<Body>> {
+    let ch = &cfg.challenge;
+    match cfg.validator.validate_shared(token).await {
+        Ok(ctx) => Ok(ctx),
+        Err(AuthorizationResult::Allow(ctx)) => Ok(Arc::new(ctx)),
+        Err(AuthorizationResult::Unauthorized { description }) => {
+            audit::denied(None, None, &description);
+            Err(ch.invalid_token(&description))
+        }
+        Err(AuthorizationResult::NotRecognized) => {
+            let why = "The access token is not recognised";
+            audit::denied(None, None, why);
+            Err(ch.invalid_token(why))
+        }
+        Err(AuthorizationResult::BadRequest { description }) => {
+            audit::denied(None, None, &description);
+            Err(ch.invalid_request(&description))
+        }
+        Err(AuthorizationResult::Forbidden {
+            scopes,
+            description,
+        }) => {
+            audit::denied(None, None, &description);
+            Err(challenge::error_response(
+                ch.resource_metadata_url(),
+                challenge::BearerError::InsufficientScope,
+                &description,
+                &scopes,
+            ))
+        }
+        Err(AuthorizationResult::Unavailable {
+            retry_after,
+            description,
+        }) => {
+            audit::denied(None, None, &description);
+            Err(challenge::unavailable_response(retry_after, &description))
+        }
+    }
+}
+
+/// The identity of a user a trusted proxy forwarded.
+fn forwarded_context(user: ForwardedUser) -> OAuthContext {
+    let mut ctx = OAuthContext::new(user.subject, user.scopes.into_iter().collect());
+    ctx.issuer = Some(FORWARDED_ISSUER.to_owned());
+    ctx.claims
+        .insert("groups".into(), serde_json::Value::from(user.groups));
+    if let Some(email) = user.email {
+        ctx.claims.insert("email".into(), email.into());
+    }
+    ctx
+}
+
+/// The issuer of forwarded identities.
+const FORWARDED_ISSUER: &str = "urn:mcp-rs:forwarded";
 
 #[cfg(test)]
 mod tests {

@@ -108,7 +108,7 @@ pub use metadata::{
     metadata_url_for,
 };
 pub use validator::{
-    AuthorizationResult, FnValidator, StaticKeyValidator, TokenValidator, ValidatorChain,
+    ApiKey, AuthorizationResult, FnValidator, StaticKeyValidator, TokenValidator, ValidatorChain,
     validator_fn,
 };
 

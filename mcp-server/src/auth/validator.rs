@@ -1,5 +1,6 @@
 //! The [`TokenValidator`] trait, its [`AuthorizationResult`], validator chains and static API keys.
 
+use super::ConfigError;
 use crate::identity::{OAuthContext, Scopes};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -291,7 +292,113 @@ impl StaticKeyValidator {
     }
 }
 
+/// Who an API key of a [`StaticKeyValidator`] stands for: a subject, scopes and roles.
+///
+/// ```
+/// use mcp_rs_server::auth::{ApiKey, StaticKeyValidator, TokenValidator};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// // The configuration holds only the key's SHA-256 digest (`StaticKeyValidator::digest`).
+/// let digest = StaticKeyValidator::digest("ci-secret");
+/// let keys = StaticKeyValidator::new()
+///     .hashed_key(&digest, ApiKey::new("ci-bot").scopes(["mcp:read"]).roles(["ci"]))?;
+/// let who = keys.validate_shared("ci-secret").await.unwrap();
+/// assert_eq!(who.subject, "ci-bot");
+/// assert_eq!(who.claim("roles"), Some(&serde_json::json!(["ci"])));
+/// # Ok::<_, mcp_rs_server::auth::ConfigError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct ApiKey {
+    subject: String,
+    scopes: Vec<String>,
+    roles: Vec<String>,
+    client_id: Option<String>,
+}
+
+impl ApiKey {
+    /// A key for `subject`, without scopes or roles.
+    pub fn new(subject: impl Into<String>) -> Self {
+        ApiKey {
+            subject: subject.into(),
+            ..ApiKey::default()
+        }
+    }
+
+    /// Adds scopes.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds roles, given to the identity as its `roles` claim (which an
+    /// [`AccessPolicy`](crate::policy::AccessPolicy) reads by default).
+    pub fn roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles.extend(roles.into_iter().map(Into::into));
+        self
+    }
+
+    /// The identity's client id (a policy's `clients` patterns match it).
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    fn into_context(self) -> OAuthContext {
+        let mut ctx = OAuthContext::new(self.subject, self.scopes.into_iter().collect());
+        ctx.client_id = self.client_id;
+        if !self.roles.is_empty() {
+            ctx.claims
+                .insert("roles".into(), serde_json::Value::from(self.roles));
+        }
+        ctx
+    }
+}
+
 impl StaticKeyValidator {
+    /// Adds `key` for `who`.
+    pub fn api_key(mut self, key: impl AsRef<str>, who: ApiKey) -> Self {
+        self.keys.push((
+            Sha256::digest(key.as_ref().as_bytes()).into(),
+            Arc::new(who.into_context()),
+        ));
+        self
+    }
+
+    /// Adds a key given by its SHA-256 digest (64 hex digits, as [`digest`](Self::digest)
+    /// writes it), so that the configuration never holds the key itself.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when `sha256_hex` is not 64 hex digits.
+    pub fn hashed_key(mut self, sha256_hex: &str, who: ApiKey) -> Result<Self, ConfigError> {
+        let digest = parse_digest(sha256_hex.trim()).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "the API key digest of `{}` is not 64 hex digits (a SHA-256 digest)",
+                who.subject
+            ))
+        })?;
+        self.keys.push((digest, Arc::new(who.into_context())));
+        Ok(self)
+    }
+
+    /// The SHA-256 digest of `key` in lowercase hex: what [`hashed_key`](Self::hashed_key)
+    /// takes.
+    #[must_use]
+    pub fn digest(key: &str) -> String {
+        Sha256::digest(key.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     fn find(&self, token: &str) -> Option<&Arc<OAuthContext>> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Compare against every key so timing does not reveal which one matched.
@@ -321,6 +428,18 @@ impl TokenValidator for StaticKeyValidator {
     }
 }
 
+/// 64 hex digits → 32 bytes.
+fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +464,43 @@ mod tests {
             ValidatorChain::new().validate("x").await,
             AuthorizationResult::NotRecognized
         ));
+    }
+
+    #[tokio::test]
+    async fn api_keys_carry_roles_and_may_be_given_hashed() {
+        let digest = StaticKeyValidator::digest("k2");
+        assert_eq!(digest.len(), 64);
+        let keys = StaticKeyValidator::new()
+            .api_key(
+                "k1",
+                ApiKey::new("ops").scopes(["mcp:read"]).roles(["admin"]),
+            )
+            .hashed_key(
+                &digest.to_uppercase(),
+                ApiKey::new("ci").client_id("ci-runner"),
+            )
+            .unwrap();
+        let ops = keys.validate_shared("k1").await.unwrap();
+        assert_eq!(ops.subject, "ops");
+        assert_eq!(ops.scopes.to_space_separated(), "mcp:read");
+        assert_eq!(ops.claims["roles"], serde_json::json!(["admin"]));
+        let ci = keys.validate_shared("k2").await.unwrap();
+        assert_eq!(
+            (ci.subject.as_str(), ci.client_id.as_deref()),
+            ("ci", Some("ci-runner"))
+        );
+        assert!(ci.claims.is_empty());
+        assert!(matches!(
+            keys.validate(&digest).await,
+            AuthorizationResult::NotRecognized
+        ));
+        let e = StaticKeyValidator::new()
+            .hashed_key("abc", ApiKey::new("x"))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: the API key digest of `x` is not 64 hex digits (a SHA-256 digest)"
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `completion/complete`.
 
-use super::{check_scopes, parse, to_value};
+use super::{Gate, parse, to_value};
 use crate::completion::{CompletionContext, CompletionProvider, CompletionTarget};
 use crate::context::RequestContext;
 use crate::error::McpError;
+use crate::policy::Item;
 use crate::server::Server;
 use mcp_rs_core::schema::{CompleteRequestParams, CompleteResult, Completion, CompletionReference};
 use serde_json::Value;
@@ -20,13 +21,12 @@ pub(crate) async fn complete(
     let (target, provider): (CompletionTarget, Option<Arc<dyn CompletionProvider>>) = match p.r#ref
     {
         CompletionReference::Prompt(r) => {
+            let unknown = || McpError::invalid_params(format!("Unknown prompt: {}", r.name));
             let Some(def) = registry.prompt(&r.name) else {
-                return Err(McpError::invalid_params(format!(
-                    "Unknown prompt: {}",
-                    r.name
-                )));
+                return Err(unknown());
             };
-            check_scopes(&server.0, &ctx, def.scopes.as_ref())?;
+            let gate = Gate::new(&server.0, &ctx);
+            gate.check(Item::Prompt(&r.name), def.scopes.as_ref(), unknown)?;
             let own = def
                 .completions
                 .iter()
@@ -35,13 +35,14 @@ pub(crate) async fn complete(
             (CompletionTarget::Prompt(r.name), own)
         }
         CompletionReference::ResourceTemplate(r) => {
+            let unknown =
+                || McpError::invalid_params(format!("Unknown resource template: {}", r.uri));
             let Some(entry) = registry.template(&r.uri) else {
-                return Err(McpError::invalid_params(format!(
-                    "Unknown resource template: {}",
-                    r.uri
-                )));
+                return Err(unknown());
             };
-            check_scopes(&server.0, &ctx, entry.def.scopes.as_ref())?;
+            let gate = Gate::new(&server.0, &ctx);
+            let item = Item::ResourceTemplate(&r.uri);
+            gate.check(item, entry.def.scopes.as_ref(), unknown)?;
             let own = entry
                 .def
                 .completions

@@ -11,12 +11,14 @@ pub(crate) mod tools;
 
 use crate::context::RequestContext;
 use crate::error::McpError;
+use crate::policy::{AccessPolicy, Caller, Decision, Item, PolicyHandle};
 use crate::scope::ScopeRequirement;
 use crate::server::{Server, ServerInner};
 use mcp_rs_core::method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Routes a request to its handler.
 pub(crate) async fn route(
@@ -59,12 +61,8 @@ pub(crate) fn to_value<T: Serialize>(v: &T) -> Result<Value, McpError> {
     serde_json::to_value(v).map_err(McpError::internal)
 }
 
-/// Whether the caller may use an item requiring `req`.
-pub(crate) fn permitted(
-    server: &ServerInner,
-    ctx: &RequestContext,
-    req: Option<&ScopeRequirement>,
-) -> bool {
+/// Whether the caller's scopes satisfy `req` (an item's own scopes).
+fn permitted(server: &ServerInner, ctx: &RequestContext, req: Option<&ScopeRequirement>) -> bool {
     let Some(req) = req else { return true };
     let identity = ctx.oauth();
     if identity.is_none() && !server.options.enforce_scopes_without_identity {
@@ -73,25 +71,88 @@ pub(crate) fn permitted(
     req.is_satisfied_by(identity)
 }
 
-/// `Err(insufficient_scope)` unless the caller may use the item.
-pub(crate) fn check_scopes(
-    server: &ServerInner,
-    ctx: &RequestContext,
-    req: Option<&ScopeRequirement>,
-) -> Result<(), McpError> {
-    match req {
-        Some(r) if !permitted(server, ctx, Some(r)) => Err(McpError::insufficient_scope(r.clone())),
-        _ => Ok(()),
-    }
+/// What one caller may do with one item.
+enum Access {
+    /// Use it.
+    Allow,
+    /// Not without these scopes: listed unless `hide_unauthorized_items`; a use is
+    /// `insufficient_scope`.
+    Scopes(ScopeRequirement),
+    /// Denied by the access policy, listed: a use is a JSON-RPC error.
+    Denied,
+    /// Denied by the access policy and hidden: a use answers as for an unknown item.
+    Hidden,
 }
 
-/// Whether a list shows an item requiring `req` to the caller.
-pub(crate) fn visible(
-    server: &ServerInner,
-    ctx: &RequestContext,
-    req: Option<&ScopeRequirement>,
-) -> bool {
-    !server.options.hide_unauthorized_items || permitted(server, ctx, req)
+/// The access checks of one request: the access policy (when the server has one), then the
+/// item's own scopes. Lists build one gate and ask it per item.
+pub(crate) struct Gate<'a> {
+    server: &'a ServerInner,
+    ctx: &'a RequestContext,
+    policy: Option<Arc<AccessPolicy>>,
+}
+
+impl<'a> Gate<'a> {
+    pub(crate) fn new(server: &'a ServerInner, ctx: &'a RequestContext) -> Self {
+        let policy = server.options.policy.as_ref().map(PolicyHandle::current);
+        Gate {
+            server,
+            ctx,
+            policy,
+        }
+    }
+
+    fn decide(&self, caller: Option<&Caller<'_>>, item: Item<'_>) -> Option<Decision> {
+        let (policy, caller) = (self.policy.as_ref()?, caller?);
+        Some(policy.decide_for(caller, item))
+    }
+
+    fn access(&self, decision: Option<&Decision>, req: Option<&ScopeRequirement>) -> Access {
+        match decision {
+            Some(Decision::Deny { step_up, .. }) if !step_up.is_empty() => {
+                Access::Scopes(ScopeRequirement::any(step_up.iter().cloned()))
+            }
+            Some(Decision::Deny { hide: true, .. }) => Access::Hidden,
+            Some(Decision::Deny { .. }) => Access::Denied,
+            _ => match req {
+                Some(r) if !permitted(self.server, self.ctx, Some(r)) => Access::Scopes(r.clone()),
+                _ => Access::Allow,
+            },
+        }
+    }
+
+    /// A list filter: whether the caller sees the item.
+    pub(crate) fn lister(&self) -> impl Fn(Item<'_>, Option<&ScopeRequirement>) -> bool + '_ {
+        let caller = self.policy.as_ref().map(|p| p.caller(self.ctx.oauth()));
+        move |item, req| match self.access(self.decide(caller.as_ref(), item).as_ref(), req) {
+            Access::Allow | Access::Denied => true,
+            Access::Scopes(_) => !self.server.options.hide_unauthorized_items,
+            Access::Hidden => false,
+        }
+    }
+
+    /// `Ok` when the caller may use `item`; otherwise the error to answer with (`unknown`
+    /// for an item the policy hides from the caller). Logs the policy's decision.
+    pub(crate) fn check(
+        &self,
+        item: Item<'_>,
+        req: Option<&ScopeRequirement>,
+        unknown: impl FnOnce() -> McpError,
+    ) -> Result<(), McpError> {
+        let caller = self.policy.as_ref().map(|p| p.caller(self.ctx.oauth()));
+        let decision = self.decide(caller.as_ref(), item);
+        if let (Some(c), Some(d)) = (&caller, &decision) {
+            crate::policy::audit::decision(c, item, d);
+        }
+        match self.access(decision.as_ref(), req) {
+            Access::Allow => Ok(()),
+            Access::Scopes(r) => Err(McpError::insufficient_scope(r)),
+            Access::Denied => Err(McpError::invalid_params(format!(
+                "Access denied: the access policy does not allow {item} for this caller"
+            ))),
+            Access::Hidden => Err(unknown()),
+        }
+    }
 }
 
 /// The `cursor` of a paginated request.
@@ -100,5 +161,7 @@ pub(crate) fn cursor(params: Option<Value>) -> Result<Option<String>, McpError> 
     Ok(p.cursor)
 }
 
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,9 @@
 //! `prompts/list` and `prompts/get`.
 
-use super::{check_scopes, cursor, parse, to_value, visible};
+use super::{Gate, cursor, parse, to_value};
 use crate::context::RequestContext;
 use crate::error::McpError;
+use crate::policy::Item;
 use crate::server::Server;
 use mcp_rs_core::schema::GetPromptRequestParams;
 use serde_json::{Map, Value, json};
@@ -14,11 +15,13 @@ pub(crate) fn list(
 ) -> Result<Value, McpError> {
     let inner = &server.0;
     let cursor = cursor(params)?;
+    let gate = Gate::new(inner, ctx);
+    let show = gate.lister();
     let page = inner.registry.list_prompts(
         &inner.cursors,
         cursor.as_deref(),
         inner.options.page_size,
-        |d| visible(inner, ctx, d.scopes.as_ref()),
+        |d| show(Item::Prompt(&d.prompt.name), d.scopes.as_ref()),
     )?;
     let mut out = json!({ "prompts": page.items });
     if let Some(c) = page.next_cursor {
@@ -33,13 +36,11 @@ pub(crate) async fn get(
     params: Option<Value>,
 ) -> Result<Value, McpError> {
     let p: GetPromptRequestParams = parse(params)?;
+    let unknown = || McpError::invalid_params(format!("Unknown prompt: {}", p.name));
     let Some(def) = server.0.registry.prompt(&p.name) else {
-        return Err(McpError::invalid_params(format!(
-            "Unknown prompt: {}",
-            p.name
-        )));
+        return Err(unknown());
     };
-    check_scopes(&server.0, &ctx, def.scopes.as_ref())?;
+    Gate::new(&server.0, &ctx).check(Item::Prompt(&p.name), def.scopes.as_ref(), unknown)?;
     let given = p.arguments.unwrap_or_default();
     let missing: Vec<&str> = def
         .prompt

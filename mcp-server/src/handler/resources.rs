@@ -1,9 +1,10 @@
 //! `resources/list`, `resources/templates/list`, `resources/read`,
 //! `resources/subscribe` and `resources/unsubscribe`.
 
-use super::{check_scopes, cursor, parse, to_value, visible};
+use super::{Gate, cursor, parse, to_value};
 use crate::context::RequestContext;
 use crate::error::McpError;
+use crate::policy::Item;
 use crate::server::Server;
 use mcp_rs_core::ErrorObject;
 use mcp_rs_core::schema::{
@@ -18,11 +19,13 @@ pub(crate) fn list(
 ) -> Result<Value, McpError> {
     let inner = &server.0;
     let cursor = cursor(params)?;
+    let gate = Gate::new(inner, ctx);
+    let show = gate.lister();
     let page = inner.registry.list_resources(
         &inner.cursors,
         cursor.as_deref(),
         inner.options.page_size,
-        |d| visible(inner, ctx, d.scopes.as_ref()),
+        |d| show(Item::Resource(&d.resource.uri), d.scopes.as_ref()),
     )?;
     let mut out = json!({ "resources": page.items });
     if let Some(c) = page.next_cursor {
@@ -38,11 +41,18 @@ pub(crate) fn list_templates(
 ) -> Result<Value, McpError> {
     let inner = &server.0;
     let cursor = cursor(params)?;
+    let gate = Gate::new(inner, ctx);
+    let show = gate.lister();
     let page = inner.registry.list_templates(
         &inner.cursors,
         cursor.as_deref(),
         inner.options.page_size,
-        |e| visible(inner, ctx, e.def.scopes.as_ref()),
+        |e| {
+            show(
+                Item::ResourceTemplate(&e.def.template.uri_template),
+                e.def.scopes.as_ref(),
+            )
+        },
     )?;
     let mut out = json!({ "resourceTemplates": page.items });
     if let Some(c) = page.next_cursor {
@@ -58,11 +68,14 @@ pub(crate) async fn read(
 ) -> Result<Value, McpError> {
     let p: ReadResourceRequestParams = parse(params)?;
     let registry = &server.0.registry;
+    let unknown = || McpError::resource_not_found(&p.uri);
     let result = if let Some(def) = registry.resource(&p.uri) {
-        check_scopes(&server.0, &ctx, def.scopes.as_ref())?;
+        let gate = Gate::new(&server.0, &ctx);
+        gate.check(Item::Resource(&p.uri), def.scopes.as_ref(), unknown)?;
         def.handler.read(ctx, p.uri).await?
     } else if let Some((entry, vars)) = registry.match_template(&p.uri) {
-        check_scopes(&server.0, &ctx, entry.def.scopes.as_ref())?;
+        let gate = Gate::new(&server.0, &ctx);
+        gate.check(Item::Resource(&p.uri), entry.def.scopes.as_ref(), unknown)?;
         entry.def.handler.read(ctx, p.uri, vars).await?
     } else {
         return Err(McpError::resource_not_found(&p.uri));

@@ -1,8 +1,9 @@
 //! `tools/list` and `tools/call`.
 
-use super::{check_scopes, cursor, parse, to_value, visible};
+use super::{Gate, cursor, parse, to_value};
 use crate::context::RequestContext;
 use crate::error::McpError;
+use crate::policy::Item;
 use crate::server::Server;
 use crate::tasks;
 use mcp_rs_core::schema::{CallToolRequestParams, CallToolResult};
@@ -15,11 +16,13 @@ pub(crate) fn list(
 ) -> Result<Value, McpError> {
     let inner = &server.0;
     let cursor = cursor(params)?;
+    let gate = Gate::new(inner, ctx);
+    let show = gate.lister();
     let page = inner.registry.list_tools(
         &inner.cursors,
         cursor.as_deref(),
         inner.options.page_size,
-        |e| visible(inner, ctx, e.def.scopes.as_ref()),
+        |e| show(Item::Tool(&e.def.tool.name), e.def.scopes.as_ref()),
     )?;
     let mut out = json!({ "tools": page.items });
     if let Some(c) = page.next_cursor {
@@ -61,13 +64,11 @@ pub(crate) async fn call(
     params: Option<Value>,
 ) -> Result<Value, McpError> {
     let p: CallToolRequestParams = parse(params)?;
+    let unknown = || McpError::invalid_params(format!("Unknown tool: {}", p.name));
     let Some(entry) = server.0.registry.tool(&p.name) else {
-        return Err(McpError::invalid_params(format!(
-            "Unknown tool: {}",
-            p.name
-        )));
+        return Err(unknown());
     };
-    check_scopes(&server.0, &ctx, entry.def.scopes.as_ref())?;
+    Gate::new(&server.0, &ctx).check(Item::Tool(&p.name), entry.def.scopes.as_ref(), unknown)?;
     let args = Value::Object(p.arguments.unwrap_or_default());
     if let Some(v) = &entry.validator {
         if let Some(msg) = violations(v, &args) {

@@ -247,11 +247,19 @@ impl ForwardedAuth {
     /// # Errors
     /// See [`ForwardedRejection`].
     pub fn authenticate(&self, parts: &Parts) -> Result<ForwardedUser, ForwardedRejection> {
-        let peer = parts.extensions.get::<RemoteAddr>().map(|r| r.0.ip());
+        self.authenticate_headers(&parts.headers, &parts.extensions)
+    }
+
+    /// [`authenticate`](Self::authenticate) from a request's headers and extensions.
+    pub(crate) fn authenticate_headers(
+        &self,
+        h: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<ForwardedUser, ForwardedRejection> {
+        let peer = extensions.get::<RemoteAddr>().map(|r| r.0.ip());
         if !peer.is_some_and(|p| self.is_trusted(p)) {
             return Err(ForwardedRejection::UntrustedPeer);
         }
-        let h = &parts.headers;
         let subject = single(h, &self.user_header, MAX_USER_LEN)?
             .filter(|s| !s.is_empty())
             .ok_or(ForwardedRejection::MissingUser)?;
