@@ -384,7 +384,11 @@ impl ServerBuilder {
     /// names, invalid schemas, invalid URI templates; custom methods named like an MCP method
     /// of any version or like another custom method; invalid or duplicate extension ids.
     pub fn try_build(self) -> Result<Server, BuildError> {
-        let (custom, hooks, extensions) = self.custom.build()?;
+        let Built {
+            methods: custom,
+            hooks,
+            extensions,
+        } = self.custom.build()?;
         let registry = Registry::default();
         let mut defs = self.defs;
         if self.discover {
@@ -476,10 +480,17 @@ impl ServerBuilder {
     }
 }
 
+/// What [`Custom::build`] makes of the registrations.
+struct Built {
+    /// The custom methods, the extensions' included.
+    methods: CustomMethods,
+    hooks: Hooks,
+    /// The entries of `capabilities.extensions`.
+    extensions: Vec<(String, Value)>,
+}
+
 impl Custom {
-    /// The custom methods (the extensions' included), the hooks, and the extension entries
-    /// of `capabilities.extensions`.
-    fn build(self) -> Result<(CustomMethods, Hooks, Vec<(String, Value)>), BuildError> {
+    fn build(self) -> Result<Built, BuildError> {
         let Custom {
             mut requests,
             mut notifications,
@@ -509,7 +520,11 @@ impl Custom {
             hooks,
             hook_timeout.unwrap_or(crate::hooks::DEFAULT_HOOK_TIMEOUT),
         );
-        Ok((custom, hooks, declared))
+        Ok(Built {
+            methods: custom,
+            hooks,
+            extensions: declared,
+        })
     }
 }
 

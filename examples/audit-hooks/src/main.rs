@@ -54,7 +54,7 @@ fn server(limit: usize) -> Server {
                 .handler_fn(|_ctx: RequestContext, a: AddArgs| async move { a.a + a.b }),
         )
         .hook(RateLimit::per_minute(limit))
-        .hook(Audit::default())
+        .hook(Audit)
         .build()
 }
 
