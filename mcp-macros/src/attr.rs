@@ -588,6 +588,32 @@ mod tests {
     }
 
     #[test]
+    fn task_options_take_one_of_their_values() {
+        let (o, r) = parse(
+            Kind::Tool,
+            quote!(task = "required", task_start = "handler"),
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(o.task.unwrap().value(), "required");
+        assert_eq!(o.task_start.unwrap().value(), "handler");
+        let (_, r) = parse(Kind::Tool, quote!(task = "sometimes"));
+        assert_eq!(
+            r.unwrap_err(),
+            "`task` must be \"optional\" or \"required\""
+        );
+        let (_, r) = parse(Kind::Tool, quote!(task_start = "later"));
+        assert_eq!(
+            r.unwrap_err(),
+            "`task_start` must be \"call\" or \"handler\""
+        );
+        let (_, r) = parse(Kind::Prompt, quote!(task = "optional"));
+        assert!(
+            r.unwrap_err()
+                .starts_with("`task` is not an option of #[mcp_prompt]")
+        );
+    }
+
+    #[test]
     fn reports_every_bad_key() {
         let (_, r) = parse(
             Kind::Tool,

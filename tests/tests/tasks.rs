@@ -278,6 +278,17 @@ async fn a_task_is_created_polled_and_completed() {
                "lastUpdatedAt": "<ts>", "ttlMs": 3_600_000, "pollIntervalMs": 500,
                "result": {"content": [{"type": "text", "text": "released"}], "isError": false}})
     );
+    // The session heard the status change (handshake era: on its own channel).
+    let Some(JsonRpcMessage::Notification(n)) = c.recv_timeout(PATIENCE).await else {
+        panic!("no notifications/tasks");
+    };
+    assert_eq!(n.method, "notifications/tasks");
+    assert_eq!(
+        norm(n.params.unwrap()),
+        json!({"taskId": "<id>", "status": "completed", "createdAt": "<ts>",
+               "lastUpdatedAt": "<ts>", "ttlMs": 3_600_000, "pollIntervalMs": 500,
+               "result": {"content": [{"type": "text", "text": "released"}], "isError": false}})
+    );
     // Cancelling a finished task is the same empty acknowledgement, and changes nothing.
     let ack = task_op(&c, "tasks/cancel", json!({"taskId": id}))
         .await
@@ -322,6 +333,13 @@ async fn cancel_reaches_the_running_handler() {
     assert_eq!(ack, json!({"resultType": "complete"}));
     let t = until(&c, &id, "cancelled").await;
     assert!(t.get("result").is_none() && t.get("error").is_none(), "{t}");
+    let Some(JsonRpcMessage::Notification(n)) = c.recv_timeout(PATIENCE).await else {
+        panic!("no notifications/tasks");
+    };
+    assert_eq!(
+        (n.method.as_str(), n.params.unwrap()["status"].clone()),
+        ("notifications/tasks", json!("cancelled"))
+    );
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !f.cancelled.load(Ordering::SeqCst) {
         assert!(

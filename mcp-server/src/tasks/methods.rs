@@ -280,7 +280,7 @@ async fn update(tasks: &Tasks, ctx: &RequestContext, p: UpdateParams) -> Result<
     }
     let live = tasks.live(&record.task_id).ok_or_else(not_waiting)?;
     let remaining = live.answer(&p.input_responses)?.ok_or_else(not_waiting)?;
-    tasks
+    let changed = tasks
         .transition(&record.task_id, |r| {
             if remaining.is_empty() {
                 r.status = TaskStatus::Working;
@@ -290,18 +290,24 @@ async fn update(tasks: &Tasks, ctx: &RequestContext, p: UpdateParams) -> Result<
             }
         })
         .await?;
+    if let Some(r) = changed {
+        wire::notify_status(ctx, &r).await;
+    }
     Ok(wire::ack())
 }
 
 async fn cancel(tasks: &Tasks, ctx: &RequestContext, task_id: &str) -> Result<Value, McpError> {
     let record = owned(tasks, ctx, task_id).await?;
     if !record.status.is_terminal() {
-        tasks
+        let changed = tasks
             .transition(task_id, |r| {
                 r.status = TaskStatus::Cancelled;
                 r.input_requests = None;
             })
             .await?;
+        if let Some(r) = changed {
+            wire::notify_status(ctx, &r).await;
+        }
         if let Some(live) = tasks.live(task_id) {
             live.cancel.cancel();
         }

@@ -2,7 +2,7 @@
 //! status transitions, input rounds and the TTL timer.
 
 use super::store::now_ms;
-use super::{TaskConfig, TaskRecord, TaskStatus, TaskStoreError};
+use super::{TaskConfig, TaskRecord, TaskStatus, TaskStoreError, wire};
 use crate::context::RequestContext;
 use crate::error::{ErrorKind, McpError};
 use crate::tool::ToolHandler;
@@ -228,7 +228,7 @@ impl Tasks {
                 },
             };
             let last = round == max_rounds;
-            let Some(state) = self.settle(&task_id, &live, outcome, last).await else {
+            let Some(state) = self.settle(&ctx, &task_id, &live, outcome, last).await else {
                 return;
             };
             let Some(answers) = live.inputs().await else {
@@ -238,6 +238,7 @@ impl Tasks {
                 r.status = TaskStatus::Working;
                 r.input_requests = None;
             });
+            // (tasks/update, which answered the last key, told the client already.)
             if !matches!(resumed.await, Ok(Some(_))) {
                 return;
             }
@@ -249,6 +250,7 @@ impl Tasks {
     /// the round is opened on `live` and `Some(requestState)` returned.
     async fn settle(
         &self,
+        ctx: &RequestContext,
         task_id: &str,
         live: &Live,
         outcome: RunOutcome,
@@ -300,7 +302,10 @@ impl Tasks {
             r.input_requests = shown;
         });
         match changed.await {
-            Ok(Some(_)) => wait.map(|(_, state)| state),
+            Ok(Some(record)) => {
+                wire::notify_status(ctx, &record).await;
+                wait.map(|(_, state)| state)
+            }
             Ok(None) => None,
             Err(e) => {
                 tracing::warn!(task = task_id, error = %e, "could not record a task outcome");

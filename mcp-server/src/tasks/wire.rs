@@ -1,6 +1,7 @@
 //! The JSON of the tasks extension: `CreateTaskResult` and the `tasks/get` task.
 
 use super::TaskRecord;
+use crate::context::RequestContext;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -55,6 +56,23 @@ pub(crate) fn detailed(r: &TaskRecord) -> Value {
         );
     }
     Value::Object(m)
+}
+
+/// The status notification of the handshake era.
+pub(crate) const STATUS_NOTIFICATION: &str = "notifications/tasks";
+
+/// Tells the client of `ctx` that the task is now `r` (`notifications/tasks`: the task as
+/// `tasks/get` shows it), on the session's channel. Handshake era only: the stateless era
+/// delivers them on `subscriptions/listen` streams, which this server does not do yet.
+pub(crate) async fn notify_status(ctx: &RequestContext, r: &TaskRecord) {
+    if ctx.protocol_version().is_stateless() {
+        return;
+    }
+    let mut v = detailed(r);
+    if let Value::Object(m) = &mut v {
+        m.remove("resultType");
+    }
+    let _ = ctx.notify(STATUS_NOTIFICATION, v).await;
 }
 
 /// The empty acknowledgement of `tasks/update` and `tasks/cancel`.
