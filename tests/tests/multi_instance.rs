@@ -374,6 +374,36 @@ async fn an_elicitation_answered_through_b_reaches_the_tool_on_a() {
 }
 
 #[tokio::test]
+async fn a_cancellation_posted_to_b_cancels_the_request_on_a() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let sid = c.initialize(&c.a).await;
+    // Three ticks 5 s apart: nothing is emitted before 5 s, the whole call takes 15 s.
+    let req = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
+        "name": "ticks", "arguments": {"count": 3, "delay_ms": 5000}, "_meta": {"progressToken": "t"}}});
+    let started = Instant::now();
+    let call = tokio::spawn(post(&c.http, &c.a.url, Some(&sid), &req).send());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 9, "reason": "changed my mind"}});
+    let ack = post(&c.http, &c.b.url, Some(&sid), &cancel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ack.status(), 202);
+    // A drops the request before its first tick: no result, 202 with an empty body.
+    let res = call.await.unwrap().unwrap();
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.text().await.unwrap(), "");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn delete_on_b_ends_the_session_on_a() {
     let Some(c) = Cluster::start().await else {
         return;

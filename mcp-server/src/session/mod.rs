@@ -448,6 +448,11 @@ impl Session {
         lock(&self.in_flight).remove(id);
     }
 
+    /// Whether request `id` runs on this session in this process.
+    pub(crate) fn is_in_flight(&self, id: &RequestId) -> bool {
+        lock(&self.in_flight).contains_key(id)
+    }
+
     /// Cancels the in-flight request `id`; `false` when there is none.
     pub(crate) fn cancel_request(&self, id: &RequestId) -> bool {
         match lock(&self.in_flight).remove(id) {

@@ -34,12 +34,14 @@ pub enum ClusterMessage {
         /// The session id.
         session: String,
     },
-    /// An answer to a server→client request of `session` that arrived at an instance where
-    /// nothing waits for it; the instance that sent the request resolves it.
-    Reply {
+    /// A client message of `session` for a request another instance holds: the answer to
+    /// a server→client request that arrived where nothing waits for it, or a
+    /// `notifications/cancelled` for a request that runs elsewhere. The instance holding the
+    /// request handles it; the others ignore it.
+    Forward {
         /// The session id.
         session: String,
-        /// The JSON-RPC response or error, serialised.
+        /// The JSON-RPC message, serialised.
         message: String,
     },
 }

@@ -5,15 +5,16 @@
 //! capabilities, log level, subscriptions and the principal it is bound to: another principal
 //! gets 404, as for an unknown id). A [`ClusterBus`](super::ClusterBus) carries what one
 //! instance must tell the others: the events of [`Server::emit`](crate::Server::emit) (list changes, resource updates,
-//! hence `subscriptions/listen` fan-out), answers to server→client requests that reached the
-//! wrong instance, session state changes (`logging/setLevel`, subscriptions) and session ends.
+//! hence `subscriptions/listen` fan-out), answers to server→client requests and
+//! cancellations that reached another instance than the one holding their request, session
+//! state changes (`logging/setLevel`, subscriptions) and session ends.
 //!
 //! The bus is best effort: a message published while the backend is unreachable is lost (a
 //! client that missed a `list_changed` lists again on its next reconnect), and a request that
 //! needs the store while it is down gets `503` with `Retry-After`.
 
 use http::request::Parts;
-use mcp_rs_core::jsonrpc::{Incoming, JsonRpcMessage};
+use mcp_rs_core::jsonrpc::{Incoming, JsonRpcMessage, RequestId};
 use mcp_rs_core::method;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -106,7 +107,7 @@ impl Inner {
         match msg {
             ClusterMessage::SessionEnded { session } => self.forget_local(&session),
             ClusterMessage::SessionChanged { session } => self.reload_state(&session).await,
-            ClusterMessage::Reply { session, message } => {
+            ClusterMessage::Forward { session, message } => {
                 let Some(s) = self.server.session(&session) else {
                     return;
                 };
@@ -114,7 +115,7 @@ impl Inner {
                 else {
                     return;
                 };
-                if reply_id(&m).is_some_and(|id| s.pending.contains(id)) {
+                if held_here(&s, &m) {
                     let _ = self.server.handle(m, Exchange::with_session(s)).await;
                 }
             }
@@ -195,20 +196,20 @@ impl Inner {
         }
     }
 
-    /// An answer to a server→client request that nothing in this process waits for goes to
-    /// the other instances. `true` when it was relayed (the caller does not handle it).
-    pub(crate) fn relay_reply(&self, session: &Session, m: &JsonRpcMessage) -> bool {
+    /// A client message for a request this process does not hold (an answer to a
+    /// server→client request, a cancellation) goes to the other instances. `true` when it was
+    /// forwarded (the caller does not handle it).
+    pub(crate) fn forward(&self, session: &Session, m: &JsonRpcMessage) -> bool {
         let Some(bus) = &self.config.cluster else {
             return false;
         };
-        match reply_id(m) {
-            Some(id) if !session.pending.contains(id) => {}
-            _ => return false,
+        if target(m).is_none() || held_here(session, m) {
+            return false;
         }
         let Ok(message) = serde_json::to_string(m) else {
             return false;
         };
-        bus.publish(ClusterMessage::Reply {
+        bus.publish(ClusterMessage::Forward {
             session: session.id().to_owned(),
             message,
         });
@@ -216,12 +217,27 @@ impl Inner {
     }
 }
 
-/// The id a response or error answers.
-fn reply_id(m: &JsonRpcMessage) -> Option<&mcp_rs_core::jsonrpc::RequestId> {
+/// The request a client message is about: the id a response or error answers (a
+/// server→client request), or the `requestId` of a `notifications/cancelled` (a client
+/// request). `None` for other messages.
+fn target(m: &JsonRpcMessage) -> Option<(bool, RequestId)> {
     match m {
-        JsonRpcMessage::Response(r) => Some(&r.id),
-        JsonRpcMessage::Error(e) => e.id.as_ref(),
+        JsonRpcMessage::Response(r) => Some((true, r.id.clone())),
+        JsonRpcMessage::Error(e) => e.id.clone().map(|id| (true, id)),
+        JsonRpcMessage::Notification(n) if n.method == method::NOTIFICATION_CANCELLED => {
+            let id = n.params.as_ref()?.get("requestId")?.clone();
+            Some((false, serde_json::from_value(id).ok()?))
+        }
         _ => None,
+    }
+}
+
+/// Whether the request `m` is about is held by this process's copy of `session`.
+fn held_here(session: &Session, m: &JsonRpcMessage) -> bool {
+    match target(m) {
+        Some((true, id)) => session.pending.contains(&id),
+        Some((false, id)) => session.is_in_flight(&id),
+        None => false,
     }
 }
 
@@ -303,6 +319,36 @@ mod tests {
         subs.sort();
         assert_eq!(subs, vec!["a://1".to_owned(), "b://2".to_owned()]);
         assert_eq!(other.log_level(), Some(LoggingLevel::Warning));
+    }
+
+    #[test]
+    fn forwarded_messages_name_their_request() {
+        let parse =
+            |v: serde_json::Value| match mcp_rs_core::jsonrpc::parse(v.to_string().as_bytes()) {
+                Ok(Incoming::Single(m)) => m,
+                other => panic!("{other:?}"),
+            };
+        let answer = parse(json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
+        assert_eq!(target(&answer), Some((true, RequestId::Number(7))));
+        let cancel = parse(
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": {"requestId": "r1"}}),
+        );
+        assert_eq!(
+            target(&cancel),
+            Some((false, RequestId::String("r1".into())))
+        );
+        let other = parse(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        assert_eq!(target(&other), None);
+        let s = Session::with_id("abc".into(), None);
+        let _rx = s.pending.insert(RequestId::Number(7));
+        assert!(held_here(&s, &answer));
+        assert!(!held_here(&s, &cancel));
+        s.track(
+            RequestId::String("r1".into()),
+            tokio_util::sync::CancellationToken::new(),
+        );
+        assert!(held_here(&s, &cancel));
     }
 
     #[test]

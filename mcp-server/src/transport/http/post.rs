@@ -215,7 +215,7 @@ impl Inner {
         let session = hs.map(|h| h.session.clone());
         let parts = Arc::new(parts);
         for m in batch.messages {
-            if session.as_ref().is_some_and(|s| self.relay_reply(s, &m)) {
+            if session.as_ref().is_some_and(|s| self.forward(s, &m)) {
                 continue;
             }
             let ex = exchange(session.as_ref(), None, &parts, CancellationToken::new());
