@@ -155,6 +155,19 @@ impl<'a> Gate<'a> {
     }
 }
 
+/// `Ok` when the caller holds the scopes `req` asks for (custom requests: the access policy
+/// governs tools, resources and prompts, a custom method has only its own scopes).
+pub(crate) fn check_scopes(
+    server: &ServerInner,
+    ctx: &RequestContext,
+    req: Option<&ScopeRequirement>,
+) -> Result<(), McpError> {
+    match req {
+        Some(r) if !permitted(server, ctx, Some(r)) => Err(McpError::insufficient_scope(r.clone())),
+        _ => Ok(()),
+    }
+}
+
 /// The `cursor` of a paginated request.
 pub(crate) fn cursor(params: Option<Value>) -> Result<Option<String>, McpError> {
     let p: mcp_rs_core::schema::PaginatedRequestParams = parse(params)?;
