@@ -341,7 +341,8 @@ mod tests {
         let other = parse(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         assert_eq!(target(&other), None);
         let s = Session::with_id("abc".into(), None);
-        let _rx = s.pending.insert(RequestId::Number(7));
+        let limits = crate::session::PendingLimits::new(4, 4);
+        let _rx = s.pending.insert(RequestId::Number(7), &limits, true);
         assert!(held_here(&s, &answer));
         assert!(!held_here(&s, &cancel));
         s.track(
