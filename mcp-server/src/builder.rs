@@ -498,22 +498,22 @@ impl Custom {
             hooks,
             hook_timeout,
         } = self;
-        let mut declared: Vec<(String, Value)> = Vec::new();
+        let mut declared: Vec<(String, Value, crate::custom::Site)> = Vec::new();
         for ext in extensions {
             if !crate::custom::valid_extension_id(&ext.id) {
                 return Err(BuildError::InvalidExtensionId { id: ext.id });
             }
-            if declared.iter().any(|(id, _)| *id == ext.id) {
+            if let Some((_, _, first)) = declared.iter().find(|(id, _, _)| *id == ext.id) {
                 return Err(BuildError::Duplicate {
                     kind: "extension",
                     name: ext.id,
-                    first: "<builder>".to_owned(),
-                    second: "<builder>".to_owned(),
+                    first: crate::custom::site(first),
+                    second: crate::custom::site(ext.location),
                 });
             }
             requests.extend(ext.requests);
             notifications.extend(ext.notifications);
-            declared.push((ext.id, Value::Object(ext.settings)));
+            declared.push((ext.id, Value::Object(ext.settings), ext.location));
         }
         let custom = CustomMethods::new(requests, notifications)?;
         let hooks = Hooks::new(
@@ -523,7 +523,10 @@ impl Custom {
         Ok(Built {
             methods: custom,
             hooks,
-            extensions: declared,
+            extensions: declared
+                .into_iter()
+                .map(|(id, settings, _)| (id, settings))
+                .collect(),
         })
     }
 }

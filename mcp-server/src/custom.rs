@@ -349,16 +349,19 @@ pub struct Extension {
     pub(crate) settings: Map<String, Value>,
     pub(crate) requests: Vec<RequestDef>,
     pub(crate) notifications: Vec<NotificationDef>,
+    pub(crate) location: Site,
 }
 
 impl Extension {
     /// The extension `id`, declared with empty settings (`{}`: supported, no settings).
+    #[track_caller]
     pub fn new(id: impl Into<String>) -> Self {
         Extension {
             id: id.into(),
             settings: Map::new(),
             requests: Vec::new(),
             notifications: Vec::new(),
+            location: location(),
         }
     }
 
@@ -394,7 +397,12 @@ impl Extension {
 }
 
 /// Where a definition was built (for duplicate reports).
-type Site = &'static std::panic::Location<'static>;
+pub(crate) type Site = &'static std::panic::Location<'static>;
+
+/// `file:line` of a definition site.
+pub(crate) fn site(at: Site) -> String {
+    format!("{}:{}", at.file(), at.line())
+}
 
 #[track_caller]
 fn location() -> Site {
@@ -424,8 +432,8 @@ impl CustomMethods {
                 Some(first) => Err(BuildError::Duplicate {
                     kind: "method",
                     name: name.to_owned(),
-                    first: format!("{}:{}", first.file(), first.line()),
-                    second: format!("{}:{}", at.file(), at.line()),
+                    first: site(first),
+                    second: site(at),
                 }),
                 None => Ok(()),
             }

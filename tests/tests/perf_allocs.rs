@@ -191,6 +191,26 @@ async fn allocations_per_request() {
     let id = open_session(&svc, Some(&token)).await;
     let jwt = per_request(svc, |n| session_call(&id, Some(&token), n)).await;
 
+    // The same `echo` with and without one no-op server hook: the cost of the hook path.
+    let plain = per_request(
+        StreamableHttpService::new(echo_server(false), json_cfg().stateless()),
+        |n| {
+            post()
+                .header("mcp-protocol-version", LATEST)
+                .body(Body::from(call_body(n).to_string()))
+                .expect("request")
+        },
+    );
+    let plain = plain.await;
+    let svc = StreamableHttpService::new(echo_server(true), json_cfg().stateless());
+    let hooked = per_request(svc, |n| {
+        post()
+            .header("mcp-protocol-version", LATEST)
+            .body(Body::from(call_body(n).to_string()))
+            .expect("request")
+    })
+    .await;
+
     eprintln!("allocations per tools/call (in-process, JSON replies, N = {N}):");
     row(
         "session (handshake era)",
@@ -212,4 +232,40 @@ async fn allocations_per_request() {
         jwt,
         2.0 * session.0.max(40.0) + 20.0,
     );
+    row(
+        "no session, echo only",
+        plain,
+        2.0 * session.0.max(40.0) + 40.0,
+    );
+    // A hook adds its RequestInfo, the watch and the boxed futures of two hook calls.
+    row("no session, echo + one no-op hook", hooked, plain.0 + 20.0);
+}
+
+/// Counts nothing, so the measured difference is the hook path itself.
+struct NoopHook;
+
+#[mcp_rs_server::async_trait]
+impl mcp_rs_server::hooks::ServerHooks for NoopHook {}
+
+/// Only the `echo` of [`test_server`], with or without [`NoopHook`].
+fn echo_server(hook: bool) -> mcp_rs_server::Server {
+    let echo =
+        mcp_rs_server::tool::ToolDef::builder("echo").handler_fn(
+            |_ctx: mcp_rs_server::RequestContext,
+             args: serde_json::Map<String, serde_json::Value>| async move {
+                mcp_rs_core::schema::CallToolResult::text(
+                    args.get("text")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            },
+        );
+    let builder = mcp_rs_server::Server::builder().tool(echo);
+    if hook {
+        builder.hook(NoopHook)
+    } else {
+        builder
+    }
+    .build()
 }
