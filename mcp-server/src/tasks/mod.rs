@@ -28,7 +28,9 @@ mod runtime;
 mod store;
 mod wire;
 
-pub(crate) use methods::{TaskCall, call_tool, envelope_params, handle, is_method};
+#[cfg(feature = "http")]
+pub(crate) use methods::envelope_params;
+pub(crate) use methods::{TaskCall, call_tool, handle, is_method};
 pub(crate) use runtime::Tasks;
 pub use store::{InMemoryTaskStore, TaskLimits, TaskStore, TaskStoreError};
 
