@@ -29,7 +29,7 @@ pub(crate) fn is_method(method: &str) -> bool {
 
 /// The params the stateless `_meta` envelope is read from: `tasks/update`'s `inputResponses`
 /// answer the task, not this request, so they are left out.
-#[cfg_attr(not(feature = "http"), allow(dead_code))]
+#[cfg(feature = "http")]
 pub(crate) fn envelope_params(method: &str, params: Option<&Value>) -> Option<Value> {
     let mut p = params.cloned();
     if method == TASKS_UPDATE

@@ -10,8 +10,12 @@
 //! | method | answer |
 //! |---|---|
 //! | `tasks/get {taskId}` | the task: `status` (`working`, `input_required`, `completed`, `failed`, `cancelled`), timestamps, `ttlMs`, `pollIntervalMs`, and `result` (completed), `error` (failed) or `inputRequests` (input_required) |
-//! | `tasks/update {taskId, inputResponses}` | `{}`: answers to the task's `inputRequests`; once all are answered the handler runs again with them |
-//! | `tasks/cancel {taskId}` | `{}`: the task is `cancelled` and its handler's [`RequestContext::cancellation`] fires |
+//! | `tasks/update {taskId, inputResponses}` | `{"resultType": "complete"}`: answers to the task's `inputRequests`; once all are answered the handler runs again with them |
+//! | `tasks/cancel {taskId}` | `{"resultType": "complete"}`: the task is `cancelled` and its handler's [`RequestContext::cancellation`] fires (the handler is dropped 2 s later if it has not returned) |
+//!
+//! `tasks/*` from a client that did not declare the extension answer `-32021`. In the handshake
+//! era the owning session also hears `notifications/tasks` on each status change. See
+//! `docs/tasks.md`.
 //!
 //! Tasks are bound to the principal that created them (the verified identity, else the
 //! session); another principal gets `-32602`, as for an unknown id. Every task lives for its
