@@ -296,6 +296,7 @@ impl Server {
     /// Restores a session that another instance of the deployment created: registers a
     /// session with that `id`, already initialised with `peer`. The caller (a transport with
     /// a shared session store) checks the bound principal and sets the rest of the state.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // called by the HTTP transport only
     pub(crate) fn restore_session(&self, id: &str, peer: PeerInfo) -> Arc<Session> {
         let s = Arc::new(Session::with_id(id.to_owned(), None));
         s.initialize(peer);
@@ -307,6 +308,7 @@ impl Server {
     /// Sends every event emitted on this instance through `relay` as well (the first call
     /// wins; later ones are ignored). Server→client request ids then start at `peer_id_base`,
     /// so the ids of instances sharing a session do not collide.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // called by the HTTP transport only
     pub(crate) fn set_event_relay(&self, relay: EventRelay, peer_id_base: i64) {
         if self.0.relay.set(relay).is_ok() {
             self.0.next_peer_id.store(peer_id_base, Ordering::Relaxed);

@@ -87,6 +87,7 @@ impl Pending {
     }
 
     /// Whether a request with `id` waits for an answer here.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // called by the HTTP transport only
     pub(crate) fn contains(&self, id: &RequestId) -> bool {
         lock(&self.0).contains_key(id)
     }
@@ -374,6 +375,7 @@ impl Session {
     }
 
     /// Whether request `id` runs on this session in this process.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // called by the HTTP transport only
     pub(crate) fn is_in_flight(&self, id: &RequestId) -> bool {
         lock(&self.in_flight).contains_key(id)
     }
