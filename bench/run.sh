@@ -13,7 +13,8 @@
 #            --no-build     use the binaries already in target/release
 #            --duration S   seconds per point (default 10, smoke 2)
 #
-# Needs: wrk (Debian package `wrk`), taskset (util-linux), cargo. The one-core rows pin the
+# Needs: wrk (Debian package `wrk`), taskset (util-linux), cargo; redis-server (Debian package
+# `redis-server`) for the Redis-backed session row, skipped without it. The one-core rows pin the
 # server to CPU 0 and wrk to CPU 1; the multi-core rows pin the server to CPUs 0..N-1 (tokio
 # sizes its worker pool from that affinity) and wrk, with one thread per CPU, to the rest.
 # Every table row also shows its ratio to the raw-hyper row at the same point. Every reply is checked by bench/lua/mcp.lua (status, id, result);
@@ -118,10 +119,12 @@ LUA="$ROOT/bench/lua/mcp.lua"
 WORK=$(mktemp -d)
 SERVER_PID=""
 ISSUER_PID=""
+REDIS_PID=""
 cleanup() {
   local rc=$?
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
   if [ -n "$ISSUER_PID" ]; then kill "$ISSUER_PID" 2>/dev/null; wait "$ISSUER_PID" 2>/dev/null; fi
+  if [ -n "$REDIS_PID" ]; then kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; fi
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -298,6 +301,21 @@ S="$BIN/bench-server"
 R="$BIN/rmcp-server"
 row ours-session-json "ours, session, JSON replies" session "$S" --port @PORT@
 row ours-session-sse "ours, session, SSE replies (one progress event + result)" sse "$S" --port @PORT@ --sse
+# Sessions, events and the cluster bus on Redis (feature `redis`), next to the in-memory row
+# above: a local redis-server on its own port, on the load generator's CPU.
+if command -v redis-server >/dev/null; then
+  free_port
+  REDIS_PORT=$PORT
+  "${LOAD_CPU[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
+  row ours-session-json-redis "ours, session on Redis (store, events, bus), JSON" session "$S" \
+    --port @PORT@ --redis "redis://127.0.0.1:$REDIS_PORT"
+  kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=""
+else
+  log "redis-server not installed: no Redis row"
+fi
 row ours-stateless-json "ours, no session (handshake era), JSON" stateless "$S" --port @PORT@ --stateless
 row ours-2026 "ours, 2026-07-28 stateless (_meta, Mcp-Method/Mcp-Name)" v2026 "$S" --port @PORT@ --stateless
 TOKEN=$JWT

@@ -2,7 +2,7 @@
 //! Streamable HTTP on `127.0.0.1:PORT/mcp`.
 //!
 //! ```text
-//! bench-server --port PORT [--stateless] [--sse]
+//! bench-server --port PORT [--stateless] [--sse] [--redis URL]
 //!              [--auth-issuer ISS --auth-audience AUD [--auth-jwks URL]]
 //! ```
 //!
@@ -12,7 +12,9 @@
 //!   messages on the way (here: progress, when the client sends a `progressToken`) is
 //!   answered with an SSE stream;
 //! * with `--auth-*`, the authorization layer with a JWT validator sits in front: keys from
-//!   the JWKS at `--auth-jwks`, else discovered from the issuer's metadata.
+//!   the JWKS at `--auth-jwks`, else discovered from the issuer's metadata;
+//! * with `--redis`, session records, SSE events and the cluster bus on that Redis (key
+//!   prefix `mcp-bench`), as an instance of a multi-instance deployment would run.
 //!
 //! Logs go to stderr at `warn` unless `RUST_LOG` says otherwise.
 
@@ -23,6 +25,7 @@ use mcp_rs_server::auth::{
     AuthorizationLayer, DiscoveryPolicy, JwksProvider, JwtValidator, OidcDiscovery,
 };
 use mcp_rs_server::prelude::*;
+use mcp_rs_server::redis::{Redis, RedisConfig};
 use mcp_rs_server::transport::http::{HttpConfig, StreamableHttpService, serve};
 use tower_layer::Layer as _;
 
@@ -51,15 +54,18 @@ struct Args {
     stateless: bool,
     sse: bool,
     auth: Option<AuthArgs>,
+    /// `--redis URL`: sessions, events and the cluster bus on Redis.
+    redis: Option<String>,
 }
 
-const USAGE: &str = "usage: bench-server --port PORT [--stateless] [--sse] \
+const USAGE: &str = "usage: bench-server --port PORT [--stateless] [--sse] [--redis URL] \
                      [--auth-issuer ISS --auth-audience AUD [--auth-jwks URL]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut port = None;
     let (mut stateless, mut sse) = (false, false);
     let (mut issuer, mut audience, mut jwks) = (None, None, None);
+    let mut redis = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -73,6 +79,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--stateless" => stateless = true,
             "--sse" => sse = true,
+            "--redis" => redis = Some(value("--redis")?),
             "--auth-issuer" => issuer = Some(value("--auth-issuer")?),
             "--auth-audience" => audience = Some(value("--auth-audience")?),
             "--auth-jwks" => jwks = Some(value("--auth-jwks")?),
@@ -94,6 +101,7 @@ fn parse_args() -> Result<Args, String> {
         stateless,
         sse,
         auth,
+        redis,
     })
 }
 
@@ -111,6 +119,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     if !args.sse {
         config = config.json_response(true);
+    }
+    if let Some(url) = &args.redis {
+        let redis = Redis::new(RedisConfig::new(url.as_str()).prefix("mcp-bench"))
+            .map_err(|e| e as Box<dyn std::error::Error>)?;
+        config = redis.configure(config);
     }
     let mcp = StreamableHttpService::new(server, config);
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));

@@ -578,3 +578,39 @@ async fn a_log_level_set_on_b_applies_on_a() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// In process: an instance that shuts down ends only its own copies of the sessions; the
+/// records stay and the other instances go on serving them (a rolling restart keeps them).
+#[tokio::test]
+async fn shutting_down_one_instance_keeps_its_sessions_on_the_others() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let config = || {
+        Redis::new(RedisConfig::new(redis.url()).prefix("rolling"))
+            .unwrap()
+            .configure(HttpConfig::default())
+    };
+    let a = start_with(test_server(), config()).await;
+    let b = start_with(test_server(), config()).await;
+    let c = client();
+    let sid = initialize_as(&c, &a.url, None).await;
+    a.service.close_all_sessions().await;
+    assert_eq!(a.service.session_count(), 0);
+    assert_eq!(
+        redis.cli(&["EXISTS", &format!("rolling:session:{sid}")]),
+        "1"
+    );
+    let res = post(
+        &c,
+        &b.url,
+        Some(&sid),
+        &call(1, "echo", json!({"text": "still here"})),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(text_of(&body), "still here");
+}

@@ -90,6 +90,17 @@ impl Inner {
         });
     }
 
+    /// Ends this process's part of session `id` (idle expiry, shutdown). Alone, the session
+    /// ends, stores included; in a cluster only the local copy goes: the other instances keep
+    /// serving the session, and its record expires by its own TTL.
+    pub(crate) async fn release_session(&self, id: &str) {
+        if self.config.cluster.is_some() {
+            self.forget_local(id);
+        } else {
+            self.close_session(id).await;
+        }
+    }
+
     /// Tells the other instances that session `id` ended.
     pub(crate) fn announce_closed(&self, id: &str) {
         if let Some(bus) = &self.config.cluster {

@@ -104,10 +104,12 @@ impl StreamableHttpService {
 
     /// Ends every session (their streams close, in-flight requests are cancelled). Call it on
     /// shutdown so open SSE responses finish; [`close_sessions_on`](Self::close_sessions_on)
-    /// does it when a shutdown signal resolves.
+    /// does it when a shutdown signal resolves. With a
+    /// [`cluster_bus`](super::HttpConfig::cluster_bus) only this instance's copies end: the
+    /// other instances go on serving the sessions (a rolling restart keeps them).
     pub async fn close_all_sessions(&self) {
         for id in self.inner.session_ids() {
-            self.inner.close_session(&id).await;
+            self.inner.release_session(&id).await;
         }
     }
 

@@ -331,12 +331,7 @@ impl Inner {
                     let Some(inner) = weak.upgrade() else { break };
                     for id in inner.idle_sessions(timeout, unused) {
                         tracing::debug!(target: "mcp_rs_server::http", session = %id, "session expired");
-                        if inner.config.cluster.is_some() {
-                            // Other instances may serve it: its record expires by its own TTL.
-                            inner.forget_local(&id);
-                        } else {
-                            inner.close_session(&id).await;
-                        }
+                        inner.release_session(&id).await;
                     }
                 }
             });
