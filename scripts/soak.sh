@@ -9,7 +9,11 @@
 #
 # Environment: SOAK_SECONDS (60), SOAK_CONCURRENCY (64), SOAK_MAX_REQUESTS (500000),
 # SOAK_RSS_MARGIN_MIB (64), SOAK_FD_MARGIN (16), SOAK_SETTLE_SECONDS (30), SOAK_PORT (3917),
-# SOAK_PROFILE (release; "dev" builds faster, numbers are then not comparable).
+# SOAK_PROFILE (release; "dev" builds faster, numbers are then not comparable),
+# SOAK_GLIBC_TUNABLES (the server's GLIBC_TUNABLES, default fixed mmap/trim thresholds of
+# 128 KiB as docs/reliability.md recommends for deployments; set it empty to measure glibc's
+# defaults, which keep freed memory: RSS then stays a few hundred MiB above the start and the
+# soak fails on RSS although nothing leaks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +29,9 @@ esac
 cargo build $FLAG -p conformance-server -p mcp-tests --bin conformance-server --bin soak
 BIN=target/$DIR
 
-"$BIN/conformance-server" --port "$PORT" 2>/tmp/soak-server.$$.log &
+TUNABLES=${SOAK_GLIBC_TUNABLES-glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072}
+echo "soak: server GLIBC_TUNABLES=${TUNABLES:-<glibc defaults>}"
+GLIBC_TUNABLES="$TUNABLES" "$BIN/conformance-server" --port "$PORT" 2>/tmp/soak-server.$$.log &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
