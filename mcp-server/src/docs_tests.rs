@@ -27,6 +27,11 @@ struct ProtocolEras;
 #[allow(dead_code)]
 struct Authorization;
 
+#[cfg(feature = "auth")]
+#[doc = include_str!("../../docs/access-policy.md")]
+#[allow(dead_code)]
+struct AccessPolicyGuide;
+
 #[doc = include_str!("../../docs/macros.md")]
 #[allow(dead_code)]
 struct Macros;
