@@ -44,6 +44,11 @@ struct Hooks;
 #[allow(dead_code)]
 struct Tasks;
 
+#[cfg(feature = "auth")]
+#[doc = include_str!("../../docs/access-policy.md")]
+#[allow(dead_code)]
+struct AccessPolicyGuide;
+
 #[doc = include_str!("../../docs/macros.md")]
 #[allow(dead_code)]
 struct Macros;

@@ -119,6 +119,42 @@ async fn v2_delegated_scp_is_guarded_per_scope() {
     assert_eq!(r.challenge, insufficient_scope(&ex.prm_url, "mcp.admin"));
 }
 
+/// The names of the tools `c` sees in `tools/list`.
+async fn tool_names(c: &mut Client) -> Vec<String> {
+    let r = c.request("tools/list", json!({})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_hide_what_the_token_cannot_use() {
+    let idp = TestIssuer::start().await.unwrap();
+    let ex = start(&idp, TENANT, "").await;
+    let reader = idp.entra_v2_delegated(TENANT, APP).scp(["mcp.read"]).sign();
+    let mut c = Client::new(&ex.url, &reader);
+    assert_eq!(c.initialize("entra-test").await.status, 200);
+    assert_eq!(tool_names(&mut c).await, ["list_notes", "whoami"]);
+    // Hidden is not callable either: still 403 with the step-up challenge.
+    let r = c.call("add_note", json!({"text": "x"})).await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.challenge, insufficient_scope(&ex.prm_url, "mcp.write"));
+    let all = idp
+        .entra_v2_delegated(TENANT, APP)
+        .scp(["mcp.read", "mcp.write", "mcp.admin"])
+        .sign();
+    let mut c = Client::new(&ex.url, &all);
+    assert_eq!(c.initialize("entra-test").await.status, 200);
+    assert_eq!(
+        tool_names(&mut c).await,
+        ["add_note", "list_notes", "reset_notes", "whoami"]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v2_app_only_roles_grant_admin() {
     let idp = TestIssuer::start().await.unwrap();

@@ -351,6 +351,14 @@ async fn pkce_user_tokens_are_guarded_per_scope() {
     .await;
     let mut r_only = Client::new(&ex.url, &reader);
     initialize(&mut r_only).await;
+    let r = r_only.request("tools/list", json!({})).await;
+    let names: Vec<&str> = r.body["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["list_notes", "whoami"]);
     let r = r_only.call("list_notes", json!({})).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["result"]["structuredContent"]["notes"], json!([]));
@@ -540,4 +548,50 @@ async fn mcp_remote_through_the_discovery_chain() {
         "{s:#}"
     );
     assert_eq!(s["calls"][1]["result"]["isError"], false, "{s:#}");
+}
+
+/// Runs without Keycloak: the example's server in memory, with the identity a Keycloak
+/// token of each scope set becomes.
+#[tokio::test]
+async fn lists_hide_what_the_token_cannot_use() {
+    use mcp_rs_server::identity::{OAuthContext, Scopes};
+    use mcp_rs_server::transport::memory;
+
+    let server = keycloak_example::server();
+    let client = memory::connect(&server);
+    client.initialize().await.unwrap();
+    let names = |r: Value| -> Vec<String> {
+        r["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    client.set_identity(Some(OAuthContext::new(
+        "demo",
+        Scopes::from_space_separated("mcp:read"),
+    )));
+    let r = client.request("tools/list", json!({})).await.unwrap();
+    assert_eq!(names(r), ["list_notes", "whoami"]);
+    let r = client
+        .request(
+            "tools/call",
+            json!({"name": "add_note", "arguments": {"text": "x"}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r["content"][0]["text"],
+        "insufficient scope: requires mcp:write"
+    );
+    client.set_identity(Some(OAuthContext::new(
+        "admin",
+        Scopes::from_space_separated("mcp:read mcp:write mcp:admin"),
+    )));
+    let r = client.request("tools/list", json!({})).await.unwrap();
+    assert_eq!(
+        names(r),
+        ["add_note", "list_notes", "reset_notes", "whoami"]
+    );
 }

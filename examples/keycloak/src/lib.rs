@@ -267,6 +267,9 @@ pub fn server() -> Server {
             "A shared notebook protected by Keycloak: list_notes needs mcp:read, add_note \
              mcp:write, reset_notes mcp:admin; whoami shows your token's identity.",
         )
+        // Least privilege: a token sees only the tools it may call (a mcp:read token does not
+        // see add_note or reset_notes); calling one anyway is still 403 with a step-up challenge.
+        .hide_unauthorized_items(true)
         .with_handler(Notebook::default())
         .build()
 }

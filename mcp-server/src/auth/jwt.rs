@@ -111,6 +111,7 @@ struct Inner {
     /// the capacity is 0. Sharded, so lookups on different cores do not contend; at capacity it
     /// evicts the least recently useful entries (CLOCK-style), never the whole cache.
     cache: Option<TokenCache>,
+    accept_missing_issuer: bool,
 }
 
 /// Validates signed JWT access tokens. Build with [`JwtValidator::builder`]; cheap to clone.
@@ -173,6 +174,7 @@ pub struct JwtValidatorBuilder {
     reject_id_tokens: bool,
     max_token_len: usize,
     cache_capacity: usize,
+    accept_missing_issuer: bool,
 }
 
 impl fmt::Debug for JwtValidatorBuilder {
@@ -318,6 +320,13 @@ impl JwtValidatorBuilder {
         self
     }
 
+    /// Accepts tokens without `iss` (a token that has one must still match an issuer). Only
+    /// through [`insecure::accept_missing_issuer`](super::insecure::accept_missing_issuer).
+    pub(crate) fn accept_missing_issuer(mut self) -> Self {
+        self.accept_missing_issuer = true;
+        self
+    }
+
     /// Builds the validator.
     ///
     /// # Errors
@@ -336,7 +345,7 @@ impl JwtValidatorBuilder {
                 ));
             }
         };
-        if self.issuers.is_empty() {
+        if self.issuers.is_empty() && !self.accept_missing_issuer {
             return Err(ConfigError::Missing("issuer"));
         }
         if self.audiences.is_empty() {
@@ -385,6 +394,7 @@ impl JwtValidatorBuilder {
                 reject_id_tokens: self.reject_id_tokens,
                 max_token_len: self.max_token_len,
                 cache: (self.cache_capacity > 0).then(|| Cache::new(self.cache_capacity)),
+                accept_missing_issuer: self.accept_missing_issuer,
             }),
         })
     }
@@ -430,6 +440,7 @@ impl JwtValidator {
             reject_id_tokens: false,
             max_token_len: 16 * 1024,
             cache_capacity: 10_000,
+            accept_missing_issuer: false,
         }
     }
 
@@ -568,7 +579,10 @@ impl JwtValidator {
         validation.leeway = self.inner.leeway.as_secs();
         validation.validate_nbf = true;
         validation.set_audience(&self.inner.audiences);
-        let mut required = vec!["exp", "aud", "iss"];
+        let mut required = vec!["exp", "aud"];
+        if !self.inner.accept_missing_issuer {
+            required.push("iss");
+        }
         if self.inner.require_subject {
             required.push("sub");
         }
@@ -597,16 +611,20 @@ impl JwtValidator {
         };
         let str_claim = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         let tenant = str_claim("tid");
-        let Some(iss) = str_claim("iss") else {
-            return deny("The access token has no issuer");
-        };
-        if !self
-            .inner
-            .issuers
-            .iter()
-            .any(|p| p.matches(&iss, tenant.as_deref()))
-        {
-            return deny("Untrusted token issuer");
+        let iss = str_claim("iss");
+        match &iss {
+            None if self.inner.accept_missing_issuer => {}
+            None => return deny("The access token has no issuer"),
+            Some(iss) => {
+                if !self
+                    .inner
+                    .issuers
+                    .iter()
+                    .any(|p| p.matches(iss, tenant.as_deref()))
+                {
+                    return deny("Untrusted token issuer");
+                }
+            }
         }
         if let Some(allowed) = &self.inner.allowed_tenants {
             if !tenant
@@ -630,7 +648,7 @@ impl JwtValidator {
             client_id: str_claim("client_id")
                 .or_else(|| str_claim("azp"))
                 .or_else(|| str_claim("appid")),
-            issuer: Some(iss),
+            issuer: iss,
             tenant,
             expires_at,
             claims,

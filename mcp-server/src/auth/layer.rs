@@ -576,4 +576,78 @@ mod tests {
             )
         );
     }
+
+    fn forwarded_svc() -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+    {
+        let fwd = ForwardedAuth::new()
+            .trusted_proxies(["10.0.0.1"])
+            .unwrap()
+            .group_scopes("staff", ["mcp:read"]);
+        let layer = AuthorizationLayer::new(
+            StaticKeyValidator::new().key("good", "svc", ["mcp:read"]),
+            "https://api.example.com/mcp",
+        )
+        .unwrap()
+        .forwarded_identity(fwd);
+        layer.layer(tower::service_fn(|req: Request<Body>| {
+            let who = req.extensions().get::<Arc<OAuthContext>>().map(|c| {
+                format!(
+                    "{} {} {} {}",
+                    c.subject,
+                    c.scopes.to_space_separated(),
+                    c.claims.get("groups").cloned().unwrap_or_default(),
+                    c.issuer.as_deref().unwrap_or("")
+                )
+            });
+            std::future::ready(Ok(Response::new(Body::from(who.unwrap_or_default()))))
+        }))
+    }
+
+    fn from_peer(peer: &str, headers: &[(&str, &str)]) -> Request<Body> {
+        let mut r = Request::post("/mcp");
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let mut r = r.body(Body::empty()).unwrap();
+        r.extensions_mut()
+            .insert(crate::transport::http::RemoteAddr(peer.parse().unwrap()));
+        r
+    }
+
+    #[tokio::test]
+    async fn forwarded_identity_only_from_trusted_proxies() {
+        let user = [
+            ("x-forwarded-user", "alice"),
+            ("x-forwarded-groups", "staff"),
+        ];
+        let res = forwarded_svc()
+            .oneshot(from_peer("10.0.0.1:4000", &user))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, r#"alice mcp:read ["staff"] urn:mcp-rs:forwarded"#);
+        // Another peer: the headers are not read, the request needs a token.
+        let res = forwarded_svc()
+            .oneshot(from_peer("10.0.0.2:4000", &user))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        // A bearer token wins over forwarded headers, even from the proxy.
+        let mut with_token = user.to_vec();
+        with_token.push(("authorization", "Bearer good"));
+        let res = forwarded_svc()
+            .oneshot(from_peer("10.0.0.1:4000", &with_token))
+            .await
+            .unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.starts_with(b"svc mcp:read"), "{body:?}");
+        // A repeated user header from the proxy: 400.
+        let twice = [("x-forwarded-user", "a"), ("x-forwarded-user", "b")];
+        let res = forwarded_svc()
+            .oneshot(from_peer("10.0.0.1:4000", &twice))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+    }
 }

@@ -14,7 +14,8 @@
 //! | [`ValidatorChain`], [`StaticKeyValidator`] | several token kinds on one endpoint |
 //! | [`server::AuthServerLayer`] | an OAuth 2.1 authorization server of our own: a façade for IdPs without DCR / RFC 8414 (Entra) |
 //! | [`OAuthRequestMetaLayer`] | opt-in PHP-compatible `_meta.oauth*` (filled from the verified identity only) |
-//! | [`entra`], [`keycloak`] | presets |
+//! | [`entra`], [`keycloak`], [`passport`] | presets |
+//! | [`insecure`] | validation trade-offs chosen by name (never defaults) |
 //! | `testing` (feature `auth-testing`) | a local issuer that signs Keycloak- and Entra-shaped tokens |
 //!
 //! Order of layers (outermost first): CORS → Host/Origin guard →
@@ -74,6 +75,7 @@
 mod challenge;
 mod discovery;
 pub mod entra;
+pub mod insecure;
 mod introspection;
 mod jwks;
 mod jwt;
@@ -81,6 +83,7 @@ pub mod keycloak;
 mod layer;
 mod meta_bridge;
 mod metadata;
+pub mod passport;
 pub mod server;
 #[cfg(feature = "auth-testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth-testing")))]
