@@ -5,14 +5,16 @@
 //! implemented in the dispatch layer, [`Server::builder`] next to the builder, and
 //! [`Server::serve_stdio`] in [`transport::stdio`](crate::transport::stdio).
 
+use crate::custom::CustomMethods;
 use crate::error::BuildError;
+use crate::hooks::Hooks;
 use crate::prompt::PromptDef;
 use crate::protocol::{ProtocolOptions, StatelessEnvelope};
 use crate::registry::Registry;
 use crate::registry::pagination::CursorCodec;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::scope::ScopeRequirement;
-use crate::session::{MessageSink, PeerInfo, Pending, Session, SessionMap};
+use crate::session::{MessageSink, PeerInfo, Pending, PendingLimits, Session, SessionMap};
 use crate::tool::ToolDef;
 use mcp_rs_core::jsonrpc::{JsonRpcMessage, RequestId};
 use mcp_rs_core::method;
@@ -147,8 +149,18 @@ pub(crate) struct Options {
     pub(crate) request_timeout: Duration,
     pub(crate) enforce_scopes_without_identity: bool,
     pub(crate) hide_unauthorized_items: bool,
+    pub(crate) policy: Option<crate::policy::PolicyHandle>,
     pub(crate) default_log_level: LoggingLevel,
+    /// Bound on the server→client requests one session may leave unanswered at once.
+    pub(crate) max_pending_per_session: usize,
+    /// Bound on the server→client requests of the whole server waiting at once.
+    pub(crate) max_pending_total: usize,
 }
+
+/// Default bound on the server→client requests one session waits for at once.
+pub(crate) const DEFAULT_MAX_PENDING_PER_SESSION: usize = 16;
+/// Default bound on the server→client requests the whole server waits for at once.
+pub(crate) const DEFAULT_MAX_PENDING_TOTAL: usize = 256;
 
 impl Default for Options {
     fn default() -> Self {
@@ -157,7 +169,10 @@ impl Default for Options {
             request_timeout: Duration::from_secs(60),
             enforce_scopes_without_identity: true,
             hide_unauthorized_items: false,
+            policy: None,
             default_log_level: LoggingLevel::Info,
+            max_pending_per_session: DEFAULT_MAX_PENDING_PER_SESSION,
+            max_pending_total: DEFAULT_MAX_PENDING_TOTAL,
         }
     }
 }
@@ -172,11 +187,18 @@ pub(crate) struct ServerInner {
     pub(crate) cursors: CursorCodec,
     pub(crate) sessions: SessionMap,
     pub(crate) pending: Pending,
+    /// Custom requests and notifications (fixed at build time).
+    pub(crate) custom: CustomMethods,
+    /// Server hooks (empty: no hook work).
+    pub(crate) hooks: Hooks,
+    pub(crate) pending_limits: PendingLimits,
     next_peer_id: AtomicI64,
     events: broadcast::Sender<ServerEvent>,
     /// Carries events emitted here to the other instances of a deployment (set once by a
     /// clustered transport).
     relay: OnceLock<EventRelay>,
+    /// The tasks extension: settings, store, running tasks.
+    pub(crate) tasks: Arc<crate::tasks::Tasks>,
 }
 
 /// What a clustered transport does with each event emitted on this instance.
@@ -192,6 +214,8 @@ impl ServerInner {
         protocol: ProtocolOptions,
         cursors: CursorCodec,
     ) -> Self {
+        let pending_limits =
+            PendingLimits::new(options.max_pending_per_session, options.max_pending_total);
         ServerInner {
             info,
             instructions,
@@ -202,9 +226,13 @@ impl ServerInner {
             cursors,
             sessions: SessionMap::default(),
             pending: Pending::default(),
+            custom: CustomMethods::default(),
+            hooks: Hooks::default(),
+            pending_limits,
             next_peer_id: AtomicI64::new(1),
             events: broadcast::channel(256).0,
             relay: OnceLock::new(),
+            tasks: Arc::new(crate::tasks::Tasks::new(crate::tasks::TaskConfig::default())),
         }
     }
 
@@ -281,6 +309,7 @@ impl Server {
         let s = Arc::new(Session::new(Some(outbound)));
         s.touch();
         self.0.sessions.insert(s.clone());
+        self.0.hooks.session(&s, true);
         s
     }
 
@@ -290,6 +319,7 @@ impl Server {
         let s = Arc::new(Session::new(None));
         s.touch();
         self.0.sessions.insert(s.clone());
+        self.0.hooks.session(&s, true);
         s
     }
 
@@ -325,6 +355,7 @@ impl Server {
     pub fn remove_session(&self, id: &str) -> Option<Arc<Session>> {
         let s = self.0.sessions.remove(id)?;
         s.close();
+        self.0.hooks.session(&s, false);
         Some(s)
     }
 
@@ -347,6 +378,14 @@ impl Server {
     #[must_use]
     pub fn session_count(&self) -> usize {
         self.0.sessions.len()
+    }
+
+    /// Number of server→client requests (sampling, elicitation, roots, …) waiting for the
+    /// client's answer, across all sessions. Bounded by
+    /// [`ServerBuilder::max_pending_requests`](crate::builder::ServerBuilder::max_pending_requests).
+    #[must_use]
+    pub fn pending_requests(&self) -> usize {
+        self.0.pending_limits.in_use()
     }
 
     /// Receives every [`ServerEvent`] (list changes, resource updates): for transports that

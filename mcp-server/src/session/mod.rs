@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -60,15 +60,90 @@ pub(crate) type PeerReply = Result<Value, ErrorObject>;
 #[derive(Default)]
 pub(crate) struct Pending(Mutex<HashMap<RequestId, oneshot::Sender<PeerReply>>>);
 
-impl Pending {
-    pub(crate) fn insert(&self, id: RequestId) -> oneshot::Receiver<PeerReply> {
-        let (tx, rx) = oneshot::channel();
-        lock(&self.0).insert(id, tx);
-        rx
+/// The bounds on pending server→client requests: per map (one session) and across the whole
+/// server. `in_use` counts the live [`PendingEntry`] guards of every map.
+#[derive(Debug)]
+pub(crate) struct PendingLimits {
+    pub(crate) per_session: usize,
+    pub(crate) total: usize,
+    in_use: AtomicUsize,
+}
+
+impl PendingLimits {
+    pub(crate) fn new(per_session: usize, total: usize) -> Self {
+        PendingLimits {
+            per_session,
+            total,
+            in_use: AtomicUsize::new(0),
+        }
     }
 
-    pub(crate) fn remove(&self, id: &RequestId) {
-        lock(&self.0).remove(id);
+    /// Pending requests of the whole server.
+    pub(crate) fn in_use(&self) -> usize {
+        self.in_use.load(Ordering::Acquire)
+    }
+
+    /// Takes one of the server-wide slots; `false` when all are taken.
+    fn acquire(&self) -> bool {
+        self.in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.total).then_some(n + 1)
+            })
+            .is_ok()
+    }
+}
+
+/// Which bound refused a server→client request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PendingFull {
+    /// The session already waits for `per_session` answers.
+    Session(usize),
+    /// The server already waits for `total` answers.
+    Server(usize),
+}
+
+/// One pending server→client request: removed from its map and its server-wide slot given
+/// back when dropped, whether the request was answered, timed out, was cancelled, or the
+/// handler's future was dropped (handler timeout, client gone).
+pub(crate) struct PendingEntry<'a> {
+    pending: &'a Pending,
+    limits: &'a PendingLimits,
+    id: RequestId,
+}
+
+impl Drop for PendingEntry<'_> {
+    fn drop(&mut self) {
+        lock(&self.pending.0).remove(&self.id);
+        self.limits.in_use.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Pending {
+    /// Registers request `id` within `limits` (`per_map`: whether the per-session bound
+    /// applies to this map; the server's own map, used by requests without a session, is
+    /// bounded by the total only). The entry lives as long as the returned guard.
+    pub(crate) fn insert<'a>(
+        &'a self,
+        id: RequestId,
+        limits: &'a PendingLimits,
+        per_map: bool,
+    ) -> Result<(PendingEntry<'a>, oneshot::Receiver<PeerReply>), PendingFull> {
+        let mut map = lock(&self.0);
+        if per_map && map.len() >= limits.per_session {
+            return Err(PendingFull::Session(limits.per_session));
+        }
+        if !limits.acquire() {
+            return Err(PendingFull::Server(limits.total));
+        }
+        let (tx, rx) = oneshot::channel();
+        map.insert(id.clone(), tx);
+        drop(map);
+        let entry = PendingEntry {
+            pending: self,
+            limits,
+            id,
+        };
+        Ok((entry, rx))
     }
 
     /// Resolves a pending request; `false` when nothing waited for `id`.
@@ -515,9 +590,52 @@ mod tests {
     #[tokio::test]
     async fn close_fails_pending_requests() {
         let s = Session::new(None);
-        let rx = s.pending.insert(RequestId::Number(1));
+        let limits = PendingLimits::new(4, 4);
+        let (entry, rx) = s
+            .pending
+            .insert(RequestId::Number(1), &limits, true)
+            .unwrap();
         s.close();
         assert_eq!(rx.await.unwrap().unwrap_err().code, -32603);
         assert!(s.is_closed());
+        assert_eq!(limits.in_use(), 1);
+        drop(entry);
+        assert_eq!(limits.in_use(), 0);
+    }
+
+    #[test]
+    fn pending_requests_are_bounded_per_session_and_in_total() {
+        let limits = PendingLimits::new(2, 3);
+        let (a, b) = (Session::new(None), Session::new(None));
+        let a1 = a
+            .pending
+            .insert(RequestId::Number(1), &limits, true)
+            .unwrap();
+        let _a2 = a
+            .pending
+            .insert(RequestId::Number(2), &limits, true)
+            .unwrap();
+        let full = a.pending.insert(RequestId::Number(3), &limits, true).err();
+        assert_eq!(full, Some(PendingFull::Session(2)));
+        let _b1 = b
+            .pending
+            .insert(RequestId::Number(4), &limits, true)
+            .unwrap();
+        let full = b.pending.insert(RequestId::Number(5), &limits, true).err();
+        assert_eq!(full, Some(PendingFull::Server(3)));
+        assert_eq!(
+            (a.pending.len(), b.pending.len(), limits.in_use()),
+            (2, 1, 3)
+        );
+        // Dropping an entry (answered, timed out or abandoned) frees both bounds.
+        drop(a1);
+        assert_eq!((a.pending.len(), limits.in_use()), (1, 2));
+        let _b2 = b
+            .pending
+            .insert(RequestId::Number(6), &limits, true)
+            .unwrap();
+        // A resolved entry leaves the map at once; its server-wide slot goes with the guard.
+        assert!(b.pending.resolve(&RequestId::Number(6), Ok(Value::Null)));
+        assert_eq!((b.pending.len(), limits.in_use()), (1, 3));
     }
 }
