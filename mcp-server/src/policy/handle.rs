@@ -2,7 +2,8 @@
 
 use super::{AccessPolicy, PolicyError};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use arc_swap::ArcSwap;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 /// A shared, replaceable [`AccessPolicy`]. Clones share the policy: give one to
@@ -27,7 +28,8 @@ pub struct PolicyHandle(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    policy: RwLock<Arc<AccessPolicy>>,
+    /// Read by every request (one atomic pointer load, no lock shared between cores).
+    policy: ArcSwap<AccessPolicy>,
     file: Option<PathBuf>,
 }
 
@@ -36,7 +38,7 @@ impl PolicyHandle {
     #[must_use]
     pub fn new(policy: AccessPolicy) -> Self {
         PolicyHandle(Arc::new(Inner {
-            policy: RwLock::new(Arc::new(policy)),
+            policy: ArcSwap::from_pointee(policy),
             file: None,
         }))
     }
@@ -50,7 +52,7 @@ impl PolicyHandle {
         let path = path.as_ref();
         let policy = AccessPolicy::from_file(path)?;
         Ok(PolicyHandle(Arc::new(Inner {
-            policy: RwLock::new(Arc::new(policy)),
+            policy: ArcSwap::from_pointee(policy),
             file: Some(path.to_owned()),
         })))
     }
@@ -58,20 +60,12 @@ impl PolicyHandle {
     /// The policy in force now.
     #[must_use]
     pub fn current(&self) -> Arc<AccessPolicy> {
-        self.0
-            .policy
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.0.policy.load_full()
     }
 
     /// Puts `policy` in force, from the next request on.
     pub fn replace(&self, policy: AccessPolicy) {
-        *self
-            .0
-            .policy
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
+        self.0.policy.store(Arc::new(policy));
     }
 
     /// Reads the file again and puts its policy in force. On error the policy in force
