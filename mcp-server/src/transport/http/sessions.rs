@@ -41,6 +41,8 @@ pub(crate) struct HttpSession {
     pub(crate) hubs: Mutex<HashMap<Arc<str>, HubSender>>,
     /// Requests being processed plus open SSE responses: a busy session is never idle.
     busy: Arc<AtomicUsize>,
+    /// When this process last renewed the session's record (see `store_touch_due`).
+    pub(super) store_touched_ms: std::sync::atomic::AtomicU64,
 }
 
 /// Decrements a busy counter (and marks the session active) when dropped.
@@ -161,7 +163,12 @@ impl Inner {
             // Someone else's session: indistinguishable from an unknown one.
             return Err(EdgeError::session_not_found());
         }
-        if let Some(store) = &self.config.session_store {
+        if let Some(store) = self
+            .config
+            .session_store
+            .as_ref()
+            .filter(|_| self.store_touch_due(&hs))
+        {
             match store.touch(id, self.config.session_idle_timeout).await {
                 Ok(true) => {}
                 Ok(false) => {
@@ -194,6 +201,7 @@ impl Inner {
             standalone,
             hubs: Mutex::new(HashMap::new()),
             busy: Arc::new(AtomicUsize::new(0)),
+            store_touched_ms: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
