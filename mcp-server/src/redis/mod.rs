@@ -20,7 +20,7 @@
 //!
 //! | key | what | TTL |
 //! |---|---|---|
-//! | `{prefix}:session:{id}` | the session record (JSON) | the session idle timeout, renewed on every request |
+//! | `{prefix}:session:{id}` | the session record (JSON) | the session idle timeout, renewed by the session's requests (at most once a second per instance) |
 //! | `{prefix}:events:{session}:{stream}` | a Redis stream of SSE events, trimmed to [`RedisConfig::events_per_stream`] | [`RedisConfig::stream_ttl`], renewed on every event; [`RedisConfig::finished_stream_ttl`] once the stream ended |
 //! | `{prefix}:streams:{session}` | the ids of the session's streams (so `DELETE` removes them all) | [`RedisConfig::stream_ttl`] |
 //!

@@ -17,6 +17,7 @@ use http::request::Parts;
 use mcp_rs_core::jsonrpc::{Incoming, JsonRpcMessage, RequestId};
 use mcp_rs_core::method;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use tokio::sync::broadcast;
 
 use super::bus::ClusterMessage;
@@ -25,6 +26,14 @@ use super::session_store::{SessionRecord, log_store_failure};
 use super::sessions::{HttpSession, Inner};
 use crate::server::Exchange;
 use crate::session::{PeerInfo, Session};
+
+/// In a cluster, the shortest time between two renewals of one session's record by this
+/// process (the record's TTL is the idle timeout, minutes by default).
+const TOUCH_INTERVAL_MS: u64 = 1000;
+
+/// The origin of `store_touched_ms`.
+static BASE: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
 
 /// Sets the changeable state of `record` (log level, subscriptions) on `session`.
 fn apply_state(session: &Session, record: &SessionRecord) {
@@ -99,6 +108,25 @@ impl Inner {
         } else {
             self.close_session(id).await;
         }
+    }
+
+    /// Whether a request of `hs` renews its record in the store. Alone, every request does
+    /// (a record deleted elsewhere ends the session at once); in a cluster, where the bus
+    /// announces deletions, at most one request per second ([`TOUCH_INTERVAL_MS`]) of each session held
+    /// here does, which saves a Redis round trip on the others.
+    pub(crate) fn store_touch_due(&self, hs: &HttpSession) -> bool {
+        if self.config.cluster.is_none() {
+            return true;
+        }
+        let now = u64::try_from(BASE.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let last = hs.store_touched_ms.load(Ordering::Relaxed);
+        if last != 0 && now.saturating_sub(last) < TOUCH_INTERVAL_MS {
+            return false;
+        }
+        hs.store_touched_ms.store(now, Ordering::Relaxed);
+        true
     }
 
     /// Tells the other instances that session `id` ended.

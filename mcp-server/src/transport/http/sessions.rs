@@ -49,6 +49,8 @@ pub(crate) struct HttpSession {
     used: AtomicBool,
     /// The session's place in the quotas, given back when it ends.
     ticket: Mutex<Option<Ticket>>,
+    /// When this process last renewed the session's record (see `store_touch_due`).
+    pub(super) store_touched_ms: std::sync::atomic::AtomicU64,
 }
 
 impl HttpSession {
@@ -188,7 +190,12 @@ impl Inner {
             // Someone else's session: indistinguishable from an unknown one.
             return Err(EdgeError::session_not_found());
         }
-        if let Some(store) = &self.config.session_store {
+        if let Some(store) = self
+            .config
+            .session_store
+            .as_ref()
+            .filter(|_| self.store_touch_due(&hs))
+        {
             match store.touch(id, self.config.session_idle_timeout).await {
                 Ok(true) => {}
                 Ok(false) => {
@@ -252,6 +259,7 @@ impl Inner {
             busy: Arc::new(AtomicUsize::new(0)),
             used: AtomicBool::new(false),
             ticket: Mutex::new(Some(ticket)),
+            store_touched_ms: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
