@@ -14,7 +14,8 @@
 //! | [`ValidatorChain`], [`StaticKeyValidator`] | several token kinds on one endpoint |
 //! | [`server::AuthServerLayer`] | an OAuth 2.1 authorization server of our own: a façade for IdPs without DCR / RFC 8414 (Entra) |
 //! | [`OAuthRequestMetaLayer`] | opt-in PHP-compatible `_meta.oauth*` (filled from the verified identity only) |
-//! | [`entra`], [`keycloak`], [`passport`] | presets |
+//! | [`MetadataPassthroughLayer`] | serves an external authorization server's RFC 8414 document unchanged on the MCP origin |
+//! | [`entra`], [`keycloak`], [`passport`], [`workos`], [`auth0`], [`okta`], [`google`] | presets |
 //! | [`insecure`] | validation trade-offs chosen by name (never defaults) |
 //! | `testing` (feature `auth-testing`) | a local issuer that signs Keycloak- and Entra-shaped tokens |
 //!
@@ -71,10 +72,13 @@
 //! ```
 
 // The modules are private: every public item is re-exported here, so each has one path.
-// `entra`, `keycloak` and `testing` are presets whose items keep their module path.
+// The presets (`entra`, `keycloak`, `passport`, `workos`, `auth0`, `okta`, `google`) and
+// `testing` keep their module path.
+pub mod auth0;
 mod challenge;
 mod discovery;
 pub mod entra;
+pub mod google;
 pub mod insecure;
 mod introspection;
 mod jwks;
@@ -83,13 +87,17 @@ pub mod keycloak;
 mod layer;
 mod meta_bridge;
 mod metadata;
+pub mod okta;
 pub mod passport;
+mod passthrough;
+mod presets;
 pub mod server;
 #[cfg(feature = "auth-testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth-testing")))]
 pub mod testing;
 mod util;
 mod validator;
+pub mod workos;
 
 pub use crate::transport::http::challenge::{
     BearerError, ChallengeInfo, challenge_for, error_response, insufficient_scope_response,
@@ -109,6 +117,11 @@ pub use meta_bridge::{OAuthRequestMeta, OAuthRequestMetaLayer};
 pub use metadata::{
     ProtectedResourceMetadata, ResourceMetadata, ResourceMetadataLayer, WELL_KNOWN_PATH,
     metadata_url_for,
+};
+pub use passthrough::{
+    AUTHORIZATION_SERVER_METADATA_PATH, DEFAULT_PASSTHROUGH_MAX_BYTES,
+    DEFAULT_PASSTHROUGH_RETRY_AFTER, DEFAULT_PASSTHROUGH_TIMEOUT, DEFAULT_PASSTHROUGH_TTL,
+    MetadataPassthrough, MetadataPassthroughLayer,
 };
 pub use validator::{
     ApiKey, AuthorizationResult, FnValidator, StaticKeyValidator, TokenValidator, ValidatorChain,

@@ -325,7 +325,8 @@ impl TestIssuer {
     }
 
     /// The JWKS URL (`<issuer>/jwks`). Also served: `<issuer>/protocol/openid-connect/certs`
-    /// and Entra's `/<tenant>/discovery/v2.0/keys`.
+    /// (Keycloak), `<issuer>/oauth2/jwks` (WorkOS AuthKit), `<issuer>/v1/keys` (Okta),
+    /// `<issuer>/.well-known/jwks.json` (Auth0) and Entra's `/<tenant>/discovery/v2.0/keys`.
     #[must_use]
     pub fn jwks_url(&self) -> String {
         format!("{}/jwks", self.state.issuer)
@@ -958,6 +959,9 @@ async fn handle(st: &State, req: Request<Incoming>) -> Res {
         if is(&[
             format!("{p}/jwks"),
             format!("{p}/protocol/openid-connect/certs"),
+            format!("{p}/oauth2/jwks"),
+            format!("{p}/v1/keys"),
+            format!("{p}/.well-known/jwks.json"),
         ]) || path.ends_with("/discovery/v2.0/keys")
             || path.ends_with("/discovery/keys")
         {
