@@ -54,7 +54,7 @@ impl Auth0Config {
     /// or that has a path.
     pub fn issuer(&self) -> Result<String, ConfigError> {
         let url = provider_url("domain", &self.domain)?;
-        if url.path().trim_matches('/') != "" {
+        if !url.path().trim_matches('/').is_empty() {
             return Err(ConfigError::InvalidUrl {
                 option: "domain",
                 message: "an Auth0 domain has no path".into(),

@@ -1,8 +1,8 @@
 //! [`PolicyHandle`]: the policy a running server uses, swapped atomically on reload.
 
 use super::{AccessPolicy, PolicyError};
-use std::path::{Path, PathBuf};
 use arc_swap::ArcSwap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
