@@ -1,61 +1,5 @@
 //! Connection-level limits: header, idle and body timeouts, header size, concurrent
 //! connections (in total and per client address), and `accept` back-off.
-//!
-//! [`serve`](super::serve) and [`serve_listener`](super::serve_listener) apply
-//! [`ConnectionLimits::default`]; [`serve_with`](super::serve_with) and
-//! [`serve_listener_with`](super::serve_listener_with) take your own.
-//!
-//! # Defaults
-//! | limit | default | what the client sees |
-//! |---|---|---|
-//! | [`header_read_timeout`](ConnectionLimits::header_read_timeout) | 30 s | connection closed without an answer |
-//! | [`idle_timeout`](ConnectionLimits::idle_timeout) | 60 s | connection closed (HTTP/2: `GOAWAY`) |
-//! | [`body_read_timeout`](ConnectionLimits::body_read_timeout) | 30 s between two reads | `408` with a JSON-RPC error, connection closed |
-//! | [`body_timeout`](ConnectionLimits::body_timeout) | 60 s for the whole body | `408` with a JSON-RPC error, connection closed |
-//! | [`max_header_bytes`](ConnectionLimits::max_header_bytes) | 64 KiB | `431` (HTTP/1), stream reset (HTTP/2) |
-//! | [`max_connections`](ConnectionLimits::max_connections) | soft fd limit minus ⅛ (at least 64) | `503` + `Retry-After`, connection closed |
-//! | [`max_connections_per_addr`](ConnectionLimits::max_connections_per_addr) | ¼ of `max_connections` | `429` + `Retry-After`, connection closed |
-//!
-//! The same protections under your own hyper accept loop: apply
-//! [`ConnectionLimits::configure`] to the `hyper_util` builder, wrap the service in
-//! [`RequestBodyTimeoutLayer`], and count connections yourself (a `tokio::sync::Semaphore`
-//! sized by [`ConnectionLimits::effective_max_connections`], a permit held by each
-//! connection task); close connections that stay idle with `graceful_shutdown`.
-//!
-//! ```no_run
-//! use hyper_util::rt::{TokioExecutor, TokioIo};
-//! use hyper_util::server::conn::auto;
-//! use hyper_util::service::TowerToHyperService;
-//! use mcp_rs_server::transport::http::{ConnectionLimits, RemoteAddr, RequestBodyTimeoutLayer};
-//! use std::sync::Arc;
-//! use tower::{Layer, ServiceExt};
-//! # async fn run(mcp: mcp_rs_server::transport::http::StreamableHttpService) -> std::io::Result<()> {
-//! let limits = ConnectionLimits::default();
-//! let mut builder = auto::Builder::new(TokioExecutor::new());
-//! limits.configure(&mut builder);
-//! let permits = Arc::new(tokio::sync::Semaphore::new(limits.effective_max_connections()));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
-//! loop {
-//!     let (stream, peer) = listener.accept().await?;
-//!     let Ok(permit) = permits.clone().try_acquire_owned() else {
-//!         continue; // at the cap: drop the socket (or answer 503)
-//!     };
-//!     let svc = RequestBodyTimeoutLayer::from_limits(&limits)
-//!         .layer(mcp.clone())
-//!         .map_request(move |mut req: http::Request<_>| {
-//!             req.extensions_mut().insert(RemoteAddr(peer));
-//!             req
-//!         });
-//!     let conn = builder
-//!         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
-//!         .into_owned();
-//!     tokio::spawn(async move {
-//!         let _ = conn.await;
-//!         drop(permit);
-//!     });
-//! }
-//! # }
-//! ```
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -90,8 +34,63 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Connection cap used when the file-descriptor limit cannot be read.
 pub const FALLBACK_MAX_CONNECTIONS: usize = 1024;
 
-/// Limits on the connections [`serve_with`](super::serve_with) accepts. See the
-/// [module docs](self) for the defaults and what a client sees at each limit.
+/// Limits on the connections [`serve_with`](super::serve_with) accepts.
+///
+/// [`serve`](super::serve) and [`serve_listener`](super::serve_listener) apply
+/// [`ConnectionLimits::default`]; [`serve_with`](super::serve_with) and
+/// [`serve_listener_with`](super::serve_listener_with) take your own.
+///
+/// # Defaults
+/// | limit | default | what the client sees |
+/// |---|---|---|
+/// | [`header_read_timeout`](ConnectionLimits::header_read_timeout) | 30 s | connection closed without an answer |
+/// | [`idle_timeout`](ConnectionLimits::idle_timeout) | 60 s | connection closed (HTTP/2: `GOAWAY`) |
+/// | [`body_read_timeout`](ConnectionLimits::body_read_timeout) | 30 s between two reads | `408` with a JSON-RPC error, connection closed |
+/// | [`body_timeout`](ConnectionLimits::body_timeout) | 60 s for the whole body | `408` with a JSON-RPC error, connection closed |
+/// | [`max_header_bytes`](ConnectionLimits::max_header_bytes) | 64 KiB | `431` (HTTP/1), stream reset (HTTP/2) |
+/// | [`max_connections`](ConnectionLimits::max_connections) | soft fd limit minus ⅛ (at least 64) | `503` + `Retry-After`, connection closed |
+/// | [`max_connections_per_addr`](ConnectionLimits::max_connections_per_addr) | ¼ of `max_connections` | `429` + `Retry-After`, connection closed |
+///
+/// The same protections under your own hyper accept loop: apply
+/// [`ConnectionLimits::configure`] to the `hyper_util` builder, wrap the service in
+/// [`RequestBodyTimeoutLayer`], and count connections yourself (a `tokio::sync::Semaphore`
+/// sized by [`ConnectionLimits::effective_max_connections`], a permit held by each
+/// connection task); close connections that stay idle with `graceful_shutdown`.
+///
+/// ```no_run
+/// use hyper_util::rt::{TokioExecutor, TokioIo};
+/// use hyper_util::server::conn::auto;
+/// use hyper_util::service::TowerToHyperService;
+/// use mcp_rs_server::transport::http::{ConnectionLimits, RemoteAddr, RequestBodyTimeoutLayer};
+/// use std::sync::Arc;
+/// use tower::{Layer, ServiceExt};
+/// # async fn run(mcp: mcp_rs_server::transport::http::StreamableHttpService) -> std::io::Result<()> {
+/// let limits = ConnectionLimits::default();
+/// let mut builder = auto::Builder::new(TokioExecutor::new());
+/// limits.configure(&mut builder);
+/// let permits = Arc::new(tokio::sync::Semaphore::new(limits.effective_max_connections()));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// loop {
+///     let (stream, peer) = listener.accept().await?;
+///     let Ok(permit) = permits.clone().try_acquire_owned() else {
+///         continue; // at the cap: drop the socket (or answer 503)
+///     };
+///     let svc = RequestBodyTimeoutLayer::from_limits(&limits)
+///         .layer(mcp.clone())
+///         .map_request(move |mut req: http::Request<_>| {
+///             req.extensions_mut().insert(RemoteAddr(peer));
+///             req
+///         });
+///     let conn = builder
+///         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
+///         .into_owned();
+///     tokio::spawn(async move {
+///         let _ = conn.await;
+///         drop(permit);
+///     });
+/// }
+/// # }
+/// ```
 ///
 /// ```
 /// use mcp_rs_server::transport::http::ConnectionLimits;

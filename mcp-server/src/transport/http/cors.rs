@@ -1,32 +1,4 @@
 //! CORS for browser-based MCP clients.
-//!
-//! [`CorsLayer`] answers preflight requests itself, before any inner layer (put it outside the
-//! authorization layer, so a preflight never needs a token), and adds
-//! `Access-Control-Allow-Origin` and `Access-Control-Expose-Headers: Mcp-Session-Id,
-//! WWW-Authenticate` to the answers of allowed origins. It allows the request headers MCP uses:
-//! `Authorization`, `Content-Type`, `Accept`, `MCP-Protocol-Version`, `Mcp-Session-Id`,
-//! `Last-Event-ID`, `Mcp-Method`, `Mcp-Name` and every `Mcp-Param-*` (a prefix rule that a
-//! fixed list of allowed headers cannot express, hence a layer of its own).
-//!
-//! ```
-//! use mcp_rs_server::transport::http::CorsLayer;
-//! use tower::{Layer, ServiceExt};
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let svc = CorsLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
-//!     Ok::<_, std::convert::Infallible>(http::Response::new(mcp_rs_server::body::Body::empty()))
-//! }));
-//! let preflight = http::Request::options("/mcp")
-//!     .header("origin", "http://localhost:5173")
-//!     .header("access-control-request-method", "POST")
-//!     .header("access-control-request-headers", "content-type, mcp-session-id")
-//!     .body(())
-//!     .unwrap();
-//! let res = svc.oneshot(preflight).await.unwrap();
-//! assert_eq!(res.status(), 204);
-//! assert_eq!(res.headers()["access-control-allow-origin"], "http://localhost:5173");
-//! assert_eq!(res.headers()["access-control-allow-headers"], "content-type, mcp-session-id");
-//! # }
-//! ```
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -67,7 +39,35 @@ enum OriginPolicy {
     Guard(HostAllowList),
 }
 
-/// A [`Layer`] adding MCP's CORS rules. See the [module docs](self).
+/// A [`Layer`] adding MCP's CORS rules.
+///
+/// [`CorsLayer`] answers preflight requests itself, before any inner layer (put it outside the
+/// authorization layer, so a preflight never needs a token), and adds
+/// `Access-Control-Allow-Origin` and `Access-Control-Expose-Headers: Mcp-Session-Id,
+/// WWW-Authenticate` to the answers of allowed origins. It allows the request headers MCP uses:
+/// `Authorization`, `Content-Type`, `Accept`, `MCP-Protocol-Version`, `Mcp-Session-Id`,
+/// `Last-Event-ID`, `Mcp-Method`, `Mcp-Name` and every `Mcp-Param-*` (a prefix rule that a
+/// fixed list of allowed headers cannot express, hence a layer of its own).
+///
+/// ```
+/// use mcp_rs_server::transport::http::CorsLayer;
+/// use tower::{Layer, ServiceExt};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let svc = CorsLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(mcp_rs_server::body::Body::empty()))
+/// }));
+/// let preflight = http::Request::options("/mcp")
+///     .header("origin", "http://localhost:5173")
+///     .header("access-control-request-method", "POST")
+///     .header("access-control-request-headers", "content-type, mcp-session-id")
+///     .body(())
+///     .unwrap();
+/// let res = svc.oneshot(preflight).await.unwrap();
+/// assert_eq!(res.status(), 204);
+/// assert_eq!(res.headers()["access-control-allow-origin"], "http://localhost:5173");
+/// assert_eq!(res.headers()["access-control-allow-headers"], "content-type, mcp-session-id");
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct CorsLayer {

@@ -1,15 +1,4 @@
 //! Where SSE events are kept so a client can resume a stream with `Last-Event-ID`.
-//!
-//! The transport numbers the events of each stream itself (`<stream>-<seq>`, the priming event
-//! is `seq` 0) and hands every event to an [`EventStore`] before sending it. When a client
-//! reconnects with `GET` and `Last-Event-ID`, the transport asks the store for the events of
-//! that stream after that sequence number and sends them first.
-//!
-//! The trait is async and keyed by session, so a shared backend (Redis streams, a database)
-//! can implement it and serve several server instances. [`InMemoryEventStore`] is the default:
-//! bounded per stream, per session, in total (one byte budget shared by all sessions, oldest
-//! events out first) and in age; a finished `POST` stream is kept only for a short resumption
-//! window.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -55,7 +44,18 @@ pub(crate) fn parse_event_id(id: &str) -> Option<(&str, u64)> {
     Some((stream, seq.parse().ok()?))
 }
 
-/// Storage of SSE events for resumption. See the [module docs](self).
+/// Storage of SSE events for resumption.
+///
+/// The transport numbers the events of each stream itself (`<stream>-<seq>`, the priming event
+/// is `seq` 0) and hands every event to an [`EventStore`] before sending it. When a client
+/// reconnects with `GET` and `Last-Event-ID`, the transport asks the store for the events of
+/// that stream after that sequence number and sends them first.
+///
+/// The trait is async and keyed by session, so a shared backend (Redis streams, a database)
+/// can implement it and serve several server instances. [`InMemoryEventStore`] is the default:
+/// bounded per stream, per session, in total (one byte budget shared by all sessions, oldest
+/// events out first) and in age; a finished `POST` stream is kept only for a short resumption
+/// window.
 #[async_trait]
 pub trait EventStore: Send + Sync + 'static {
     /// Stores `event` for `session`.

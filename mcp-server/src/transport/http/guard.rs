@@ -1,26 +1,4 @@
 //! DNS-rebinding protection: `Host` and `Origin` checked against allow-lists.
-//!
-//! A server bound to a loopback address can be reached by any web page whose DNS name the
-//! attacker points at 127.0.0.1. The browser then sends the attacker's name in `Host` (and its
-//! page origin in `Origin`); rejecting names that are not ours closes that hole. The defaults
-//! accept `localhost`, `127.0.0.1` and `[::1]` on any port.
-//!
-//! [`StreamableHttpService`](super::StreamableHttpService) checks its own requests;
-//! [`HostGuardLayer`] puts the same check in front of every route of a server: the MCP
-//! endpoint, the protected-resource metadata, OAuth routes, anything mounted beside them.
-//!
-//! ```
-//! use mcp_rs_server::transport::http::{HostGuardLayer, HttpConfig, StreamableHttpService};
-//! # fn app(server: mcp_rs_server::Server) -> axum::Router {
-//! let config = HttpConfig::default().allowed_hosts(["mcp.example.com"]);
-//! let mcp = StreamableHttpService::new(server, config.clone());
-//! axum::Router::new()
-//!     .route("/health", axum::routing::get(|| async { "ok" }))
-//!     .route_service("/mcp", mcp)
-//!     // Outermost: every route above answers 403 to a foreign Host or Origin.
-//!     .layer(HostGuardLayer::from_config(&config))
-//! # }
-//! ```
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST, ORIGIN};
@@ -220,7 +198,29 @@ impl HostAllowList {
 
 /// Checks `Host` (and an absolute-form request target's authority) and `Origin` against the
 /// allow-lists before any inner service runs; a foreign one gets `403` with a JSON-RPC error
-/// (-32600). See the [module docs](self).
+/// (-32600).
+///
+/// A server bound to a loopback address can be reached by any web page whose DNS name the
+/// attacker points at 127.0.0.1. The browser then sends the attacker's name in `Host` (and its
+/// page origin in `Origin`); rejecting names that are not ours closes that hole. The defaults
+/// accept `localhost`, `127.0.0.1` and `[::1]` on any port.
+///
+/// [`StreamableHttpService`](super::StreamableHttpService) checks its own requests;
+/// [`HostGuardLayer`] puts the same check in front of every route of a server: the MCP
+/// endpoint, the protected-resource metadata, OAuth routes, anything mounted beside them.
+///
+/// ```
+/// use mcp_rs_server::transport::http::{HostGuardLayer, HttpConfig, StreamableHttpService};
+/// # fn app(server: mcp_rs_server::Server) -> axum::Router {
+/// let config = HttpConfig::default().allowed_hosts(["mcp.example.com"]);
+/// let mcp = StreamableHttpService::new(server, config.clone());
+/// axum::Router::new()
+///     .route("/health", axum::routing::get(|| async { "ok" }))
+///     .route_service("/mcp", mcp)
+///     // Outermost: every route above answers 403 to a foreign Host or Origin.
+///     .layer(HostGuardLayer::from_config(&config))
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct HostGuardLayer {

@@ -1,19 +1,4 @@
 //! Where handshake-era session records are kept, so several server instances can share them.
-//!
-//! The live part of a session (its pending server→client requests, open streams, typed values)
-//! always stays in the process that serves it. A [`SessionStore`] holds the serialisable part:
-//! the [`SessionRecord`] written on `initialize` (negotiated version, client info and
-//! capabilities, the principal the session is bound to). The transport writes a record on
-//! `initialize`, touches it on every request of the session (a session whose record is gone
-//! or expired answers 404 everywhere), and deletes it on `DELETE` or expiry. The record holds
-//! everything needed to restore the session on another instance: a request whose session is
-//! not live in this process is served from its record (same principal only, else 404) when a
-//! store is configured, and `logging/setLevel`, `resources/subscribe` and
-//! `resources/unsubscribe` write the record again (see
-//! [`ClusterBus`](super::ClusterBus) for the notifications between instances).
-//!
-//! Records expire after the session idle timeout unless touched; the store enforces that
-//! itself (a Redis backend would use key TTLs).
 
 use async_trait::async_trait;
 use mcp_rs_core::ProtocolVersion;
@@ -98,7 +83,22 @@ pub(crate) fn log_store_failure(what: &str, e: &dyn std::fmt::Display) {
     }
 }
 
-/// Storage of session records. See the [module docs](self).
+/// Storage of session records.
+///
+/// The live part of a session (its pending server→client requests, open streams, typed values)
+/// always stays in the process that serves it. A [`SessionStore`] holds the serialisable part:
+/// the [`SessionRecord`] written on `initialize` (negotiated version, client info and
+/// capabilities, the principal the session is bound to). The transport writes a record on
+/// `initialize`, touches it on every request of the session (a session whose record is gone
+/// or expired answers 404 everywhere), and deletes it on `DELETE` or expiry. The record holds
+/// everything needed to restore the session on another instance: a request whose session is
+/// not live in this process is served from its record (same principal only, else 404) when a
+/// store is configured, and `logging/setLevel`, `resources/subscribe` and
+/// `resources/unsubscribe` write the record again (see
+/// [`ClusterBus`](super::ClusterBus) for the notifications between instances).
+///
+/// Records expire after the session idle timeout unless touched; the store enforces that
+/// itself (the Redis backend of feature `redis` uses key TTLs).
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new record that expires after `ttl` unless touched.
