@@ -35,10 +35,15 @@
 //! the following ones fail at once for a second (nobody waits for the timeout), then the next
 //! one tries again.
 
+#[cfg(feature = "auth")]
+mod auth_store;
 mod bus;
 mod event_store;
 mod session_store;
 
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use auth_store::RedisAuthStore;
 pub use bus::RedisBus;
 pub use event_store::RedisEventStore;
 pub use session_store::RedisSessionStore;
