@@ -309,6 +309,23 @@ async fn every_key_has_a_ttl() {
 }
 
 #[tokio::test]
+async fn an_unbounded_ttl_is_stored_with_a_finite_one() {
+    let Some(r) = RedisServer::start().await else {
+        return;
+    };
+    let mut limits = StoreLimits::default();
+    limits.unused_client_ttl = Duration::MAX;
+    limits.idle_client_ttl = Duration::MAX;
+    let s = r.store(limits);
+    s.put_client(client("c1", now()), "o".into()).await.unwrap();
+    s.touch_client("c1").await;
+    assert!(s.client("c1").await.unwrap().last_used.is_some());
+    for k in r.keys("t:*") {
+        assert!(r.ttl(&k) > 0, "{k}");
+    }
+}
+
+#[tokio::test]
 async fn one_owner_cannot_fill_the_store() {
     let Some(r) = RedisServer::start().await else {
         return;

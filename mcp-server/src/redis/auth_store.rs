@@ -198,6 +198,10 @@ fn secs_to_ms(s: u64) -> u64 {
     s.saturating_mul(1000)
 }
 
+/// The latest expiry written (year 5138): Redis scripts see numbers as doubles printed with
+/// 14 digits, so a larger one (a `Duration::MAX` TTL) would not be an integer to Redis.
+const MAX_EXP_MS: u64 = 99_999_999_999_999;
+
 /// What [`RedisAuthStore::put`] writes.
 struct Entry<'a> {
     table: Table,
@@ -311,7 +315,8 @@ impl RedisAuthStore {
     /// Stores `e` with [`PUT`]. An entry already expired is not stored.
     async fn put(&self, e: Entry<'_>) -> Result<(), StoreError> {
         let now = now_ms();
-        if e.exp_ms <= now {
+        let exp_ms = e.exp_ms.min(MAX_EXP_MS);
+        if exp_ms <= now {
             return Ok(());
         }
         let (t, member, owner) = (e.table, part(e.id), part(e.owner));
@@ -324,7 +329,7 @@ impl RedisAuthStore {
         keys.extend(e.family.map(|f| self.family_key(f)));
         let mut args = vec![
             member,
-            e.exp_ms.to_string(),
+            exp_ms.to_string(),
             now.to_string(),
             max_owner.to_string(),
             max_total.to_string(),
@@ -443,7 +448,9 @@ impl AuthStore for RedisAuthStore {
     async fn touch_client(&self, client_id: &str) {
         let t = Table::Clients;
         let now = now_ms();
-        let exp = now.saturating_add(super::ttl_ms(self.limits.idle_client_ttl));
+        let exp = now
+            .saturating_add(super::ttl_ms(self.limits.idle_client_ttl))
+            .min(MAX_EXP_MS);
         let keys = [self.item_key(t, client_id), self.global_key(t)];
         let args = [
             part(client_id),
