@@ -10,6 +10,7 @@ use super::{Redis, is_key_part};
 use crate::auth::server::store::{
     AuthStore, Grant, Owner, Redeemed, StoreError, StoreLimits, StoredClient, Transaction,
 };
+use crate::log_throttle::LogThrottle;
 
 /// Shared Lua helpers: `extend` pushes a key's expiry out to `exp` (never in), `drop` removes
 /// an entry and its places in the global and per-owner sorted sets.
@@ -212,6 +213,14 @@ struct Entry<'a> {
     family: Option<&'a str>,
 }
 
+/// Logs a failed command, at most once per 10 s (an outage fails every request).
+fn failed(what: &str, e: &dyn std::fmt::Display) {
+    static FAILURES: LogThrottle = LogThrottle::new(std::time::Duration::from_secs(10));
+    if let Some(suppressed) = FAILURES.hit() {
+        tracing::warn!(target: "mcp_rs_server::redis", error = %e, suppressed, "auth store: {what} failed");
+    }
+}
+
 fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Unavailable(e.to_string()))
 }
@@ -235,9 +244,16 @@ fn parse<T: DeserializeOwned>(s: &str) -> Option<T> {
 /// keyed by their SHA-256, as the server hands them over. See the
 /// [module docs](super) for the keys.
 ///
-/// While Redis is unreachable, `put_*` fail with [`StoreError::Unavailable`] (the routes answer
-/// 503), reads find nothing, and `touch_client`/`revoke_family` are skipped with a warning;
-/// every command is bounded by [`RedisConfig::timeout`](super::RedisConfig::timeout).
+/// While Redis is unreachable, `put_*` fail with [`StoreError::Unavailable`] (`/register`
+/// answers 503, `/authorize` and the callback redirect with `temporarily_unavailable`, `/token`
+/// issues no refresh token), reads find nothing, and
+/// `touch_client`/`revoke_family` are skipped (failures are logged at most once per 10 s,
+/// never with a secret); every command is bounded by
+/// [`RedisConfig::timeout`](super::RedisConfig::timeout), and for a second after one could not
+/// reach Redis the others fail at once.
+///
+/// The scripts address keys derived from their arguments: one Redis (with replicas), not
+/// Redis Cluster. Expiries are absolute, from the instances' clocks.
 ///
 /// ```rust,no_run
 /// use mcp_rs_server::auth::server::keys::SigningKeys;
@@ -345,12 +361,12 @@ impl RedisAuthStore {
         self.eval::<i64>(PUT, &keys, &args).await.map(|_| ())
     }
 
-    /// A read whose failure means "nothing there" (logged without details of the entry).
+    /// A read whose failure means "nothing there" (logged, throttled, without the entry's id).
     async fn read<T: ::redis::FromRedisValue>(&self, what: &str, cmd: &::redis::Cmd) -> Option<T> {
         match self.redis.query::<Option<T>>(cmd).await {
             Ok(v) => v,
             Err(e) => {
-                tracing::debug!(target: "mcp_rs_server::redis", error = %e, "auth store: {what} not read");
+                failed(what, &e);
                 None
             }
         }
@@ -367,7 +383,7 @@ impl RedisAuthStore {
         match self.eval::<Option<T>>(script, keys, args).await {
             Ok(v) => v,
             Err(e) => {
-                tracing::warn!(target: "mcp_rs_server::redis", error = %e, "auth store: {what} failed");
+                failed(what, &e);
                 None
             }
         }
