@@ -1,6 +1,7 @@
 //! Redis backends for running several instances of one server behind a load balancer
 //! (feature `redis`): [`RedisSessionStore`], [`RedisEventStore`] and [`RedisBus`], sharing one
-//! [`Redis`] connection handle.
+//! [`Redis`] connection handle; with the `auth` feature also `RedisAuthStore`, the state of
+//! the OAuth authorization server (`Redis::auth_store`).
 //!
 //! ```no_run
 //! use mcp_rs_server::Server;
@@ -23,6 +24,8 @@
 //! | `{prefix}:session:{id}` | the session record (JSON) | the session idle timeout, renewed by the session's requests (at most once a second per instance) |
 //! | `{prefix}:events:{session}:{stream}` | a Redis stream of SSE events, trimmed to [`RedisConfig::events_per_stream`] | [`RedisConfig::stream_ttl`], renewed on every event; [`RedisConfig::finished_stream_ttl`] once the stream ended |
 //! | `{prefix}:streams:{session}` | the ids of the session's streams (so `DELETE` removes them all) | [`RedisConfig::stream_ttl`] |
+//! | `{prefix}:oauth:client:{id}`, `…:tx:{id}`, `…:code:{sha256}`, `…:refresh:{sha256}` | the authorization server's registrations, transactions, codes and refresh tokens (`RedisAuthStore`, hashes of JSON and small fields) | the registration's unused or idle TTL (renewed by use), the transaction TTL, the code's or token's expiry |
+//! | `{prefix}:oauth:family:{family}`, `{prefix}:oauth:{table}:all`, `…:owner:{owner}` | refresh tokens of a family; sorted sets bounding each table in total and per owner | the latest expiry among their members |
 //!
 //! Bus messages go over the Pub/Sub channel `{prefix}:bus` and are not stored.
 //!
@@ -35,10 +38,15 @@
 //! the following ones fail at once for a second (nobody waits for the timeout), then the next
 //! one tries again.
 
+#[cfg(feature = "auth")]
+mod auth_store;
 mod bus;
 mod event_store;
 mod session_store;
 
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use auth_store::RedisAuthStore;
 pub use bus::RedisBus;
 pub use event_store::RedisEventStore;
 pub use session_store::RedisSessionStore;
