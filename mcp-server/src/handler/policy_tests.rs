@@ -320,3 +320,36 @@ async fn over_http_a_scope_shortfall_is_a_forbidden_outcome() {
         (-32602, "Unknown tool: reset_notes")
     );
 }
+
+#[tokio::test]
+async fn a_percent_encoded_template_read_cannot_step_around_a_deny_rule() {
+    let p = AccessPolicy::builder()
+        .rule(Rule::deny("secret").resources(["notes://secret", "notes://private/*"]))
+        .build()
+        .unwrap();
+    let c = connected(notebook().access_policy(p), Some(user("alice", "", &[]))).await;
+    // The template notes://{id} hands the handler the decoded id: each of these is the
+    // denied resource, and each answers as an unknown resource (-32002, the URI as sent).
+    for uri in [
+        "notes://secret",
+        "notes://%73ecret",
+        "notes://%73%65%63%72%65%74",
+        "notes://private%2Fplans",
+    ] {
+        let e = c
+            .request("resources/read", json!({"uri": uri}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.data),
+            (-32002, Some(json!({"uri": uri}))),
+            "{uri}"
+        );
+    }
+    // An encoded URI that decodes to an allowed one still reads.
+    let r = c
+        .request("resources/read", json!({"uri": "notes://%37"}))
+        .await
+        .unwrap();
+    assert_eq!(r["contents"][0]["text"], "notes://%37");
+}

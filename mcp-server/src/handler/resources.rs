@@ -5,6 +5,7 @@ use super::{Gate, cursor, parse, to_value};
 use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::policy::Item;
+use crate::registry::uri_template::percent_decode;
 use crate::server::Server;
 use mcp_rs_core::ErrorObject;
 use mcp_rs_core::schema::{
@@ -75,7 +76,16 @@ pub(crate) async fn read(
         def.handler.read(ctx, p.uri).await?
     } else if let Some((entry, vars)) = registry.match_template(&p.uri) {
         let gate = Gate::new(&server.0, &ctx);
-        gate.check(Item::Resource(&p.uri), entry.def.scopes.as_ref(), unknown)?;
+        let scopes = entry.def.scopes.as_ref();
+        gate.check(Item::Resource(&p.uri), scopes, unknown)?;
+        // The handler gets the variables percent-decoded, so the policy must also let the
+        // decoded URI through: `notes://%73ecret` is `notes://secret` to the handler.
+        let Some(decoded) = percent_decode(&p.uri) else {
+            return Err(unknown());
+        };
+        if decoded != p.uri {
+            gate.check(Item::Resource(&decoded), scopes, unknown)?;
+        }
         entry.def.handler.read(ctx, p.uri, vars).await?
     } else {
         return Err(McpError::resource_not_found(&p.uri));

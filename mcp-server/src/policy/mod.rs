@@ -90,7 +90,7 @@ pub enum Item<'a> {
     /// A tool, by name (matched against the rules' `tools`).
     Tool(&'a str),
     /// A resource, by URI (matched against the rules' `resources`); a read through a resource
-    /// template is checked with the concrete URI.
+    /// template is checked with the concrete URI, as sent and percent-decoded.
     Resource(&'a str),
     /// A resource template, by its URI template (matched against the rules' `resources`), in
     /// `resources/templates/list` and `completion/complete`.
