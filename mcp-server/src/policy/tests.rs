@@ -344,6 +344,7 @@ async fn the_watcher_reloads_when_the_file_changes() {
         .unwrap();
 }
 
+#[cfg(feature = "policy-toml")]
 #[test]
 fn an_empty_policy_is_refused_so_a_truncated_file_cannot_open_the_server() {
     let deny = "default = \"deny\"\n";
