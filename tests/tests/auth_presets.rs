@@ -161,7 +161,6 @@ async fn the_passthrough_route_serves_the_provider_document_byte_for_byte() {
     let upstream = reqwest::get(format!("{}{WELL_KNOWN}", idp.base_url()))
         .await
         .unwrap();
-    let upstream_ct = upstream.headers()["content-type"].clone();
     let upstream_body = upstream.bytes().await.unwrap();
     let svc = passthrough(
         AuthKitConfig::new(idp.issuer(), RESOURCE)
@@ -171,7 +170,8 @@ async fn the_passthrough_route_serves_the_provider_document_byte_for_byte() {
     let (status, headers, body) = get(&svc, WELL_KNOWN).await;
     assert_eq!(status, 200);
     assert_eq!(body, upstream_body);
-    assert_eq!(headers["content-type"], upstream_ct.to_str().unwrap());
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["cache-control"], "public, max-age=300");
     // Other paths reach the inner service; other methods are 405.
     assert_eq!(get(&svc, "/mcp").await.2, "inner");
@@ -182,6 +182,49 @@ async fn the_passthrough_route_serves_the_provider_document_byte_for_byte() {
     // Cached: the provider going down within the TTL does not change the answer.
     idp.set_outage(true);
     assert_eq!(get(&svc, WELL_KNOWN).await.2, upstream_body);
+}
+
+/// An upstream that answers every request with `response` (raw HTTP/1.1).
+async fn canned_upstream(
+    response: &'static str,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(response.as_bytes()).await;
+            let _ = s.shutdown().await;
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn the_passthrough_route_never_copies_the_providers_headers() {
+    // A provider (or whoever answers for it) declaring HTML, setting a cookie and a CORS
+    // grant: the JSON object is served, as application/json, and nothing else is copied.
+    let body = r#"{"issuer":"x","note":"<script>alert(1)</script>"}"#;
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nset-cookie: sid=upstream\r\n\
+             access-control-allow-origin: *\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let (addr, task) = canned_upstream(response).await;
+    let svc = passthrough(MetadataPassthroughLayer::for_issuer(&format!("http://{addr}")).unwrap());
+    let (status, headers, got) = get(&svc, WELL_KNOWN).await;
+    assert_eq!(status, 200);
+    assert_eq!(got, body);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.get("set-cookie").is_none());
+    assert!(headers.get("access-control-allow-origin").is_none());
+    task.abort();
 }
 
 async fn assert_unavailable(svc: &Svc) {

@@ -5,6 +5,9 @@
 //! server's own origin. When the authorization server registers clients itself (WorkOS
 //! AuthKit supports DCR), the MCP server has nothing to add: this layer fetches the provider's
 //! document and returns its bytes as they are. It never rewrites endpoints or client ids.
+//! No header of the provider's response is copied: the document is served as
+//! `application/json` with `X-Content-Type-Options: nosniff`, whatever type the provider
+//! declared, so a provider answering `text/html` cannot make the MCP origin render markup.
 //!
 //! Bounds: one fetch at a time (callers wait for it), each fetch limited by
 //! [`DEFAULT_PASSTHROUGH_TIMEOUT`] and [`DEFAULT_PASSTHROUGH_MAX_BYTES`], the document cached
@@ -18,7 +21,7 @@ use crate::body::{Body, BoxError};
 use crate::transport::http::challenge::{json_error, unavailable_response};
 use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -68,7 +71,7 @@ struct Upstream {
 
 #[derive(Debug, Default)]
 struct CacheState {
-    doc: Option<(Bytes, HeaderValue, Instant)>,
+    doc: Option<(Bytes, Instant)>,
     failed_until: Option<Instant>,
 }
 
@@ -165,12 +168,12 @@ impl MetadataPassthroughLayer {
 
 impl Upstream {
     /// The cached document, fetched when stale; `Err(wait)` while the provider is unreachable.
-    async fn document(&self) -> Result<(Bytes, HeaderValue), Duration> {
+    async fn document(&self) -> Result<Bytes, Duration> {
         let mut state = self.state.lock().await;
         let now = Instant::now();
-        if let Some((body, ct, at)) = &state.doc {
+        if let Some((body, at)) = &state.doc {
             if now.duration_since(*at) < self.ttl {
-                return Ok((body.clone(), ct.clone()));
+                return Ok(body.clone());
             }
         }
         if let Some(until) = state.failed_until {
@@ -179,10 +182,10 @@ impl Upstream {
             }
         }
         match tokio::time::timeout(self.timeout, self.fetch()).await {
-            Ok(Ok((body, ct))) => {
-                state.doc = Some((body.clone(), ct.clone(), Instant::now()));
+            Ok(Ok(body)) => {
+                state.doc = Some((body.clone(), Instant::now()));
                 state.failed_until = None;
-                Ok((body, ct))
+                Ok(body)
             }
             outcome => {
                 let why = match outcome {
@@ -202,7 +205,7 @@ impl Upstream {
         }
     }
 
-    async fn fetch(&self) -> Result<(Bytes, HeaderValue), &'static str> {
+    async fn fetch(&self) -> Result<Bytes, &'static str> {
         let mut res = self
             .client
             .get(&self.url)
@@ -219,11 +222,6 @@ impl Upstream {
         {
             return Err("document too large");
         }
-        let ct = res
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok())
-            .unwrap_or(HeaderValue::from_static("application/json"));
         let mut body = BytesMut::new();
         while let Some(chunk) = res.chunk().await.map_err(|_| "body read failed")? {
             if body.len() + chunk.len() > self.max_bytes {
@@ -235,7 +233,7 @@ impl Upstream {
         if serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).is_err() {
             return Err("document is not a JSON object");
         }
-        Ok((body, ct))
+        Ok(body)
     }
 }
 
@@ -295,7 +293,7 @@ async fn serve(upstream: &Upstream, method: &Method) -> Response<Body> {
         return r;
     }
     match upstream.document().await {
-        Ok((body, content_type)) => {
+        Ok(body) => {
             let body = if method == Method::HEAD {
                 Body::empty()
             } else {
@@ -303,7 +301,8 @@ async fn serve(upstream: &Upstream, method: &Method) -> Response<Body> {
             };
             let mut res = Response::new(body);
             let h = res.headers_mut();
-            h.insert(CONTENT_TYPE, content_type);
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             if let Ok(v) =
                 HeaderValue::from_str(&format!("public, max-age={}", upstream.ttl.as_secs()))
             {
