@@ -387,6 +387,7 @@ async fn google_identity_tokens_for_this_resource_pass_and_sign_in_id_tokens_are
     // Google's issuer in the tokens; only the keys come from the test issuer.
     let v = GoogleConfig::new(RESOURCE)
         .jwks_url(idp.jwks_url())
+        .allowed_emails(["ci@proj.iam.gserviceaccount.com"])
         .validator()
         .unwrap();
     let claims = |iss: &str, aud: &str| {
@@ -415,4 +416,58 @@ async fn google_identity_tokens_for_this_resource_pass_and_sign_in_id_tokens_are
         "Untrusted token issuer"
     );
     assert_eq!(challenge_for(v, &id_token).await, (401, invalid_token(why)));
+}
+
+#[tokio::test]
+async fn google_tokens_of_accounts_outside_the_configured_domains_and_emails_are_401() {
+    let idp = TestIssuer::start().await.unwrap();
+    let google = GoogleConfig::new(RESOURCE).jwks_url(idp.jwks_url());
+    // Without naming who may come in, the preset refuses to build: anyone can mint a Google
+    // identity token for any audience.
+    assert_eq!(
+        google.clone().validator().unwrap_err(),
+        ConfigError::Missing("hosted_domains or allowed_emails")
+    );
+    let v = google
+        .clone()
+        .hosted_domains(["Example.com"])
+        .allowed_emails(["CI@proj.iam.gserviceaccount.com"])
+        .validator()
+        .unwrap();
+    let token = |extra: serde_json::Value| {
+        let mut c = json!({"iss": "https://accounts.google.com", "aud": RESOURCE,
+                           "sub": "1102484959212", "email_verified": true});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        idp.custom(c).sign()
+    };
+    let why = mcp_rs_server::auth::google::ACCOUNT_NOT_ALLOWED_ERROR;
+    assert_eq!(why, "The token's Google account is not allowed here");
+    // Allowed: the Workspace domain, or a listed, verified email.
+    let ok = token(json!({"hd": "example.com", "email": "bob@example.com"}));
+    assert_eq!(
+        v.validate_shared(&ok).await.unwrap().subject,
+        "1102484959212"
+    );
+    let ok = token(json!({"email": "ci@proj.iam.gserviceaccount.com"}));
+    assert!(v.validate_shared(&ok).await.is_ok());
+    // Refused: an attacker's own service account, an unverified email, another domain.
+    for extra in [
+        json!({"email": "x@attacker-proj.iam.gserviceaccount.com"}),
+        json!({"email": "ci@proj.iam.gserviceaccount.com", "email_verified": false}),
+        json!({"email": "ci@proj.iam.gserviceaccount.com", "email_verified": "true"}),
+        json!({"hd": "example.com.evil", "email": "eve@example.com.evil"}),
+        json!({}),
+    ] {
+        let t = token(extra.clone());
+        assert_eq!(denied(v.validate(&t).await), why, "{extra}");
+    }
+    let t = token(json!({"email": "x@attacker-proj.iam.gserviceaccount.com"}));
+    assert_eq!(challenge_for(v, &t).await, (401, invalid_token(why)));
+    // Every account, only by name.
+    let any = mcp_rs_server::auth::insecure::accept_any_google_account(google)
+        .validator()
+        .unwrap();
+    assert!(any.validate_shared(&t).await.is_ok());
 }

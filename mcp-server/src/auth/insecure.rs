@@ -1,6 +1,7 @@
 //! Options that weaken token validation. Each one is a documented trade-off that a deployment
 //! must choose by name; none is a default, and no preset turns one on.
 
+use super::google::GoogleConfig;
 use super::jwt::JwtValidatorBuilder;
 
 /// Accepts JWTs without an `iss` claim (Laravel Passport issues them by default). A token
@@ -24,4 +25,22 @@ use super::jwt::JwtValidatorBuilder;
 /// ```
 pub fn accept_missing_issuer(builder: JwtValidatorBuilder) -> JwtValidatorBuilder {
     builder.accept_missing_issuer()
+}
+
+/// Accepts Google identity tokens of **any** Google account (for this resource's audience).
+/// Anyone can mint such a token (a service account in their own project), so use it only
+/// with an access policy that admits callers by subject or `email`, or for a public server.
+/// Prefer [`GoogleConfig::hosted_domains`] or [`GoogleConfig::allowed_emails`]. Building the
+/// validator logs a warning.
+///
+/// ```
+/// use mcp_rs_server::auth::{google::GoogleConfig, insecure};
+/// let validator =
+///     insecure::accept_any_google_account(GoogleConfig::new("https://mcp.example.com/mcp"))
+///         .validator()?;
+/// # drop(validator);
+/// # Ok::<_, mcp_rs_server::auth::ConfigError>(())
+/// ```
+pub fn accept_any_google_account(config: GoogleConfig) -> GoogleConfig {
+    config.any_account()
 }
