@@ -36,7 +36,7 @@ pub(crate) async fn route(
         method::RESOURCES_LIST => resources::list(server, &ctx, params),
         method::RESOURCES_TEMPLATES_LIST => resources::list_templates(server, &ctx, params),
         method::RESOURCES_READ => resources::read(server, ctx, params).await,
-        method::RESOURCES_SUBSCRIBE => resources::subscribe(&ctx, params),
+        method::RESOURCES_SUBSCRIBE => resources::subscribe(server, &ctx, params),
         method::RESOURCES_UNSUBSCRIBE => resources::unsubscribe(&ctx, params),
         method::PROMPTS_LIST => prompts::list(server, &ctx, params),
         method::PROMPTS_GET => prompts::get(server, ctx, params).await,

@@ -353,3 +353,48 @@ async fn a_percent_encoded_template_read_cannot_step_around_a_deny_rule() {
         .unwrap();
     assert_eq!(r["contents"][0]["text"], "notes://%37");
 }
+
+#[tokio::test]
+async fn a_hidden_resource_cannot_be_watched() {
+    let server = notebook()
+        .access_policy(policy())
+        .resource(
+            ResourceDef::builder("notes://admin", "admin notes")
+                .scopes(ScopeRequirement::all(["notes:admin"]))
+                .handler_fn(|_c, _u| async { "a" }),
+        )
+        .build();
+    let c = memory::connect(&server);
+    c.initialize().await.unwrap();
+    c.set_identity(Some(user("alice", "mcp:read", &[])));
+    // Hidden by the policy: answered as for an unknown URI, and nothing is subscribed.
+    for uri in ["secret://keys", "no://such-resource", "notes://all"] {
+        let r = c
+            .request("resources/subscribe", json!({"uri": uri}))
+            .await
+            .unwrap();
+        assert_eq!(r, json!({}), "{uri}");
+    }
+    // A resource the policy allows but whose own scopes the caller lacks: the read's error.
+    let e = c
+        .request("resources/subscribe", json!({"uri": "notes://admin"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (-32602, "insufficient scope: requires notes:admin")
+    );
+    server.notify_resource_updated("secret://keys");
+    server.notify_resource_updated("notes://admin");
+    server.notify_resource_updated("notes://all");
+    let note = c
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        note.to_value(),
+        json!({"jsonrpc": "2.0", "method": "notifications/resources/updated",
+               "params": {"uri": "notes://all"}})
+    );
+    assert!(c.try_recv().await.is_none());
+}

@@ -93,15 +93,57 @@ pub(crate) async fn read(
     to_value(&result)
 }
 
-pub(crate) fn subscribe(ctx: &RequestContext, params: Option<Value>) -> Result<Value, McpError> {
+pub(crate) fn subscribe(
+    server: &Server,
+    ctx: &RequestContext,
+    params: Option<Value>,
+) -> Result<Value, McpError> {
     let p: SubscribeRequestParams = parse(params)?;
     let Some(session) = ctx.session() else {
         return Err(McpError::protocol(ErrorObject::invalid_request(
             "resources/subscribe needs a session",
         )));
     };
-    session.subscribe(p.uri);
+    // A resource the caller may not read is not watched either. A hidden one answers as an
+    // unknown URI does (`{}`), without a subscription; a listed denial is the read's error.
+    if may_watch(server, ctx, &p.uri)? {
+        session.subscribe(p.uri);
+    }
     Ok(Value::Object(Map::new()))
+}
+
+/// Whether the caller may receive updates of `uri`: `Ok(true)` when it may read it (or no
+/// registered resource or template has that URI: subscribing to one is allowed), `Ok(false)`
+/// when the access policy hides it, and the error a read would get for a listed denial or a
+/// scope shortfall.
+pub(crate) fn may_watch(
+    server: &Server,
+    ctx: &RequestContext,
+    uri: &str,
+) -> Result<bool, McpError> {
+    let registry = &server.0.registry;
+    let scopes = if let Some(def) = registry.resource(uri) {
+        def.scopes.clone()
+    } else if let Some((entry, _)) = registry.match_template(uri) {
+        entry.def.scopes.clone()
+    } else {
+        return Ok(true);
+    };
+    let gate = Gate::new(&server.0, ctx);
+    let hidden = std::cell::Cell::new(false);
+    let unknown = || {
+        hidden.set(true);
+        McpError::resource_not_found(uri)
+    };
+    let decoded = percent_decode(uri).unwrap_or_default();
+    let checked = gate
+        .check(Item::Resource(uri), scopes.as_ref(), unknown)
+        .and_then(|()| gate.check(Item::Resource(&decoded), scopes.as_ref(), unknown));
+    match checked {
+        Ok(()) => Ok(true),
+        Err(_) if hidden.get() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) fn unsubscribe(ctx: &RequestContext, params: Option<Value>) -> Result<Value, McpError> {
