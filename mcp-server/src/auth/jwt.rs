@@ -377,6 +377,13 @@ impl JwtValidatorBuilder {
         if self.issuers.is_empty() && !self.accept_missing_issuer {
             return Err(ConfigError::Missing("issuer"));
         }
+        if self.accept_missing_issuer {
+            tracing::warn!(
+                target: "mcp_rs_server::auth",
+                "JWT validator: tokens WITHOUT an iss claim are accepted \
+                 (insecure::accept_missing_issuer)"
+            );
+        }
         if self.audiences.is_empty() {
             return Err(ConfigError::Missing("audience"));
         }
