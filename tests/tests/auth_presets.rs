@@ -216,7 +216,8 @@ async fn the_passthrough_route_never_copies_the_providers_headers() {
         .into_boxed_str(),
     );
     let (addr, task) = canned_upstream(response).await;
-    let svc = passthrough(MetadataPassthroughLayer::for_issuer(&format!("http://{addr}")).unwrap());
+    let svc =
+        passthrough(MetadataPassthroughLayer::new(format!("http://{addr}{WELL_KNOWN}")).unwrap());
     let (status, headers, got) = get(&svc, WELL_KNOWN).await;
     assert_eq!(status, 200);
     assert_eq!(got, body);
@@ -224,6 +225,29 @@ async fn the_passthrough_route_never_copies_the_providers_headers() {
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert!(headers.get("set-cookie").is_none());
     assert!(headers.get("access-control-allow-origin").is_none());
+    task.abort();
+}
+
+#[tokio::test]
+async fn the_passthrough_route_refuses_a_document_of_another_issuer() {
+    // What another environment (or a misrouted host) answers: a valid document naming
+    // another issuer. For an issuer's layer it is not served: 503 as for an outage.
+    let body = r#"{"issuer":"https://staging.authkit.app","authorization_endpoint":"https://staging.authkit.app/oauth2/authorize"}"#;
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let (addr, task) = canned_upstream(response).await;
+    let svc = passthrough(MetadataPassthroughLayer::for_issuer(&format!("http://{addr}")).unwrap());
+    assert_unavailable(&svc).await;
+    // A layer given the URL alone serves it (it has no issuer to compare with).
+    let svc =
+        passthrough(MetadataPassthroughLayer::new(format!("http://{addr}{WELL_KNOWN}")).unwrap());
+    assert_eq!(get(&svc, WELL_KNOWN).await.2, body);
     task.abort();
 }
 

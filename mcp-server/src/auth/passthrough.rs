@@ -61,6 +61,8 @@ pub struct MetadataPassthroughLayer {
 #[derive(Debug)]
 struct Upstream {
     url: String,
+    /// With [`MetadataPassthroughLayer::for_issuer`]: the `issuer` the document must name.
+    issuer: Option<String>,
     client: reqwest::Client,
     ttl: Duration,
     timeout: Duration,
@@ -95,6 +97,7 @@ impl MetadataPassthroughLayer {
         Ok(MetadataPassthroughLayer {
             upstream: Arc::new(Upstream {
                 url,
+                issuer: None,
                 client: default_client(),
                 ttl: DEFAULT_PASSTHROUGH_TTL,
                 timeout: DEFAULT_PASSTHROUGH_TIMEOUT,
@@ -106,7 +109,9 @@ impl MetadataPassthroughLayer {
     }
 
     /// Serves the RFC 8414 document of `issuer`
-    /// (`<origin>/.well-known/oauth-authorization-server<path>`).
+    /// (`<origin>/.well-known/oauth-authorization-server<path>`). A document whose `issuer`
+    /// is not exactly `issuer` (RFC 8414 §3.3: another environment, a misrouted host) is not
+    /// served: the route answers 503 as when the provider is down.
     ///
     /// # Errors
     /// [`ConfigError::InvalidUrl`] when `issuer` is not an absolute http(s) URL.
@@ -115,7 +120,9 @@ impl MetadataPassthroughLayer {
             option: "issuer",
             message: e.to_string(),
         })?;
-        Self::new(urls.into_iter().next().unwrap_or_default())
+        let layer = Self::new(urls.into_iter().next().unwrap_or_default())?;
+        let issuer = issuer.to_owned();
+        Ok(layer.with(|u| u.issuer = Some(issuer)))
     }
 
     /// The URL the document is fetched from.
@@ -152,6 +159,7 @@ impl MetadataPassthroughLayer {
     fn with(self, f: impl FnOnce(&mut Upstream)) -> Self {
         let mut u = Arc::try_unwrap(self.upstream).unwrap_or_else(|shared| Upstream {
             url: shared.url.clone(),
+            issuer: shared.issuer.clone(),
             client: shared.client.clone(),
             ttl: shared.ttl,
             timeout: shared.timeout,
@@ -230,8 +238,14 @@ impl Upstream {
             body.extend_from_slice(&chunk);
         }
         let body = body.freeze();
-        if serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).is_err() {
+        let Ok(doc) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body)
+        else {
             return Err("document is not a JSON object");
+        };
+        if let Some(expected) = &self.issuer {
+            if doc.get("issuer").and_then(serde_json::Value::as_str) != Some(expected.as_str()) {
+                return Err("the document's issuer is not the configured issuer");
+            }
         }
         Ok(body)
     }
