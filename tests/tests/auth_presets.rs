@@ -86,6 +86,23 @@ async fn workos_authkit_tokens_are_accepted_exactly_when_they_should_be() {
         lenient.validate_shared(&client_aud).await.unwrap().subject,
         "user_01HXYZ"
     );
+    // The same client's ID token (aud = its client id too) is not an access token.
+    for marker in [
+        json!({"nonce": "n-0S6_WzA2Mj"}),
+        json!({"at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q"}),
+    ] {
+        let mut c = json!({"iss": idp.issuer(), "aud": "client_01ABC", "sub": "user_01HXYZ",
+                           "email": "a@example.com"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(marker.as_object().unwrap().clone());
+        let id_token = idp.custom(c).sign();
+        assert_eq!(
+            denied(lenient.validate(&id_token).await),
+            "The token is not an access token",
+            "{marker}"
+        );
+    }
     // Another AuthKit environment (staging vs production) is another issuer.
     let staging = idp
         .custom(claims(RESOURCE, "https://acme-staging.authkit.app"))
