@@ -155,6 +155,33 @@ impl<'a> Gate<'a> {
     }
 }
 
+impl Gate<'_> {
+    /// `Ok` unless an explicit deny rule (not the default) names `item`; then the error a use
+    /// answers with. A read through a resource template is subject to the deny rules naming
+    /// the template: a template the policy hides from lists is not readable either.
+    pub(crate) fn check_deny_rules(
+        &self,
+        item: Item<'_>,
+        unknown: impl FnOnce() -> McpError,
+    ) -> Result<(), McpError> {
+        let caller = self.policy.as_ref().map(|p| p.caller(self.ctx.oauth()));
+        let Some(decision @ Decision::Deny { rule: Some(_), .. }) =
+            self.decide(caller.as_ref(), item)
+        else {
+            return Ok(());
+        };
+        if let Some(c) = &caller {
+            crate::policy::audit::decision(c, item, &decision);
+        }
+        match self.access(Some(&decision), None) {
+            Access::Hidden => Err(unknown()),
+            _ => Err(McpError::invalid_params(format!(
+                "Access denied: the access policy does not allow {item} for this caller"
+            ))),
+        }
+    }
+}
+
 /// `Ok` when the caller holds the scopes `req` asks for (custom requests: the access policy
 /// governs tools, resources and prompts, a custom method has only its own scopes).
 pub(crate) fn check_scopes(

@@ -398,3 +398,64 @@ async fn a_hidden_resource_cannot_be_watched() {
     );
     assert!(c.try_recv().await.is_none());
 }
+
+#[tokio::test]
+async fn a_deny_rule_naming_a_template_also_denies_reads_through_it() {
+    let read = |c: &MemoryClient, uri: &'static str| {
+        let c = c.clone();
+        async move { c.request("resources/read", json!({"uri": uri})).await }
+    };
+    // Hidden: left out of resources/templates/list, and a read through it is an unknown URI.
+    let p = AccessPolicy::builder()
+        .rule(Rule::deny("no-notes-template").resources(["notes://{id}"]))
+        .build()
+        .unwrap();
+    let c = connected(notebook().access_policy(p), Some(user("alice", "", &[]))).await;
+    assert_eq!(
+        names(
+            &c,
+            "resources/templates/list",
+            "resourceTemplates",
+            "uriTemplate"
+        )
+        .await,
+        Vec::<String>::new()
+    );
+    let e = read(&c, "notes://7").await.unwrap_err();
+    assert_eq!(
+        (e.code, e.data),
+        (-32002, Some(json!({"uri": "notes://7"})))
+    );
+    // A concrete resource beside it is not concerned.
+    assert!(read(&c, "notes://all").await.is_ok());
+    // Listed: the denial names the template.
+    let p = AccessPolicy::builder()
+        .rule(
+            Rule::deny("no-notes-template")
+                .resources(["notes://{id}"])
+                .hide(false),
+        )
+        .build()
+        .unwrap();
+    let c = connected(notebook().access_policy(p), Some(user("alice", "", &[]))).await;
+    let e = read(&c, "notes://7").await.unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (
+            -32602,
+            "Access denied: the access policy does not allow resource template notes://{id} for this caller"
+        )
+    );
+    // A template only default-denied does not block reads its concrete URIs are allowed.
+    let p = AccessPolicy::builder()
+        .default_deny()
+        .rule(Rule::allow("seven").resources(["notes://7"]))
+        .build()
+        .unwrap();
+    let c = connected(notebook().access_policy(p), Some(user("alice", "", &[]))).await;
+    assert_eq!(
+        read(&c, "notes://7").await.unwrap()["contents"][0]["text"],
+        "notes://7"
+    );
+    assert_eq!(read(&c, "notes://8").await.unwrap_err().code, -32002);
+}

@@ -6,6 +6,7 @@ use crate::context::RequestContext;
 use crate::error::McpError;
 use crate::policy::Item;
 use crate::registry::uri_template::percent_decode;
+use crate::scope::ScopeRequirement;
 use crate::server::Server;
 use mcp_rs_core::ErrorObject;
 use mcp_rs_core::schema::{
@@ -76,21 +77,33 @@ pub(crate) async fn read(
         def.handler.read(ctx, p.uri).await?
     } else if let Some((entry, vars)) = registry.match_template(&p.uri) {
         let gate = Gate::new(&server.0, &ctx);
-        let scopes = entry.def.scopes.as_ref();
-        gate.check(Item::Resource(&p.uri), scopes, unknown)?;
-        // The handler gets the variables percent-decoded, so the policy must also let the
-        // decoded URI through: `notes://%73ecret` is `notes://secret` to the handler.
-        let Some(decoded) = percent_decode(&p.uri) else {
-            return Err(unknown());
-        };
-        if decoded != p.uri {
-            gate.check(Item::Resource(&decoded), scopes, unknown)?;
-        }
+        let template = &entry.def.template.uri_template;
+        check_template_read(&gate, template, &p.uri, entry.def.scopes.as_ref(), unknown)?;
         entry.def.handler.read(ctx, p.uri, vars).await?
     } else {
         return Err(McpError::resource_not_found(&p.uri));
     };
     to_value(&result)
+}
+
+/// The policy checks of a read of `uri` through `template`: the URI as sent and
+/// percent-decoded (the handler gets the variables decoded, so `notes://%73ecret` is
+/// `notes://secret` to it), then the deny rules naming the template itself.
+fn check_template_read(
+    gate: &Gate<'_>,
+    template: &str,
+    uri: &str,
+    scopes: Option<&ScopeRequirement>,
+    unknown: impl Fn() -> McpError,
+) -> Result<(), McpError> {
+    gate.check(Item::Resource(uri), scopes, &unknown)?;
+    let Some(decoded) = percent_decode(uri) else {
+        return Err(unknown());
+    };
+    if decoded != uri {
+        gate.check(Item::Resource(&decoded), scopes, &unknown)?;
+    }
+    gate.check_deny_rules(Item::ResourceTemplate(template), &unknown)
 }
 
 pub(crate) fn subscribe(
@@ -122,23 +135,20 @@ pub(crate) fn may_watch(
     uri: &str,
 ) -> Result<bool, McpError> {
     let registry = &server.0.registry;
-    let scopes = if let Some(def) = registry.resource(uri) {
-        def.scopes.clone()
-    } else if let Some((entry, _)) = registry.match_template(uri) {
-        entry.def.scopes.clone()
-    } else {
-        return Ok(true);
-    };
     let gate = Gate::new(&server.0, ctx);
     let hidden = std::cell::Cell::new(false);
     let unknown = || {
         hidden.set(true);
         McpError::resource_not_found(uri)
     };
-    let decoded = percent_decode(uri).unwrap_or_default();
-    let checked = gate
-        .check(Item::Resource(uri), scopes.as_ref(), unknown)
-        .and_then(|()| gate.check(Item::Resource(&decoded), scopes.as_ref(), unknown));
+    let checked = if let Some(def) = registry.resource(uri) {
+        gate.check(Item::Resource(uri), def.scopes.as_ref(), unknown)
+    } else if let Some((entry, _)) = registry.match_template(uri) {
+        let template = &entry.def.template.uri_template;
+        check_template_read(&gate, template, uri, entry.def.scopes.as_ref(), unknown)
+    } else {
+        return Ok(true);
+    };
     match checked {
         Ok(()) => Ok(true),
         Err(_) if hidden.get() => Ok(false),
