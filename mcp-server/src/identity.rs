@@ -81,8 +81,9 @@ impl<S: Into<String>> Extend<S> for Scopes {
     }
 }
 
-/// Who is calling, as established by a validated access token.
-#[derive(Debug, Clone, Default)]
+/// Who is calling, as established by a validated access token. Its `Debug` output never
+/// shows the raw [`token`](Self::token).
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct OAuthContext {
     /// The token's subject (`sub`), or the API key's principal name.
@@ -102,6 +103,21 @@ pub struct OAuthContext {
     pub claims: Map<String, Value>,
     /// The raw bearer token; only present when the server opted in to exposing it.
     pub token: Option<Arc<str>>,
+}
+
+impl std::fmt::Debug for OAuthContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthContext")
+            .field("subject", &self.subject)
+            .field("scopes", &self.scopes)
+            .field("client_id", &self.client_id)
+            .field("issuer", &self.issuer)
+            .field("tenant", &self.tenant)
+            .field("expires_at", &self.expires_at)
+            .field("claims", &self.claims)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl OAuthContext {
@@ -140,4 +156,24 @@ pub(crate) fn from_extensions(ext: &http::Extensions) -> Option<&OAuthContext> {
     ext.get::<Arc<OAuthContext>>()
         .map(|c| &**c)
         .or_else(|| ext.get::<OAuthContext>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth_context_debug_redacts_the_token() {
+        let mut ctx = OAuthContext::new("alice", Scopes::from_space_separated("mcp:read"));
+        ctx.token = Some(Arc::from("eyJhbGciOiJSUzI1NiJ9.secret-token.sig"));
+        let debug = format!("{ctx:?}");
+        assert!(!debug.contains("secret-token"), "{debug}");
+        assert!(debug.contains(r#"token: Some("<redacted>")"#), "{debug}");
+        assert!(debug.contains(r#"subject: "alice""#), "{debug}");
+        // The same through the validator's result, which tools and hooks may log.
+        #[cfg(feature = "auth")]
+        assert!(
+            !format!("{:?}", crate::auth::AuthorizationResult::allow(ctx)).contains("secret-token")
+        );
+    }
 }

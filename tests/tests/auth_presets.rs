@@ -86,6 +86,23 @@ async fn workos_authkit_tokens_are_accepted_exactly_when_they_should_be() {
         lenient.validate_shared(&client_aud).await.unwrap().subject,
         "user_01HXYZ"
     );
+    // The same client's ID token (aud = its client id too) is not an access token.
+    for marker in [
+        json!({"nonce": "n-0S6_WzA2Mj"}),
+        json!({"at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q"}),
+    ] {
+        let mut c = json!({"iss": idp.issuer(), "aud": "client_01ABC", "sub": "user_01HXYZ",
+                           "email": "a@example.com"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(marker.as_object().unwrap().clone());
+        let id_token = idp.custom(c).sign();
+        assert_eq!(
+            denied(lenient.validate(&id_token).await),
+            "The token is not an access token",
+            "{marker}"
+        );
+    }
     // Another AuthKit environment (staging vs production) is another issuer.
     let staging = idp
         .custom(claims(RESOURCE, "https://acme-staging.authkit.app"))
@@ -161,7 +178,6 @@ async fn the_passthrough_route_serves_the_provider_document_byte_for_byte() {
     let upstream = reqwest::get(format!("{}{WELL_KNOWN}", idp.base_url()))
         .await
         .unwrap();
-    let upstream_ct = upstream.headers()["content-type"].clone();
     let upstream_body = upstream.bytes().await.unwrap();
     let svc = passthrough(
         AuthKitConfig::new(idp.issuer(), RESOURCE)
@@ -171,7 +187,8 @@ async fn the_passthrough_route_serves_the_provider_document_byte_for_byte() {
     let (status, headers, body) = get(&svc, WELL_KNOWN).await;
     assert_eq!(status, 200);
     assert_eq!(body, upstream_body);
-    assert_eq!(headers["content-type"], upstream_ct.to_str().unwrap());
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["cache-control"], "public, max-age=300");
     // Other paths reach the inner service; other methods are 405.
     assert_eq!(get(&svc, "/mcp").await.2, "inner");
@@ -182,6 +199,73 @@ async fn the_passthrough_route_serves_the_provider_document_byte_for_byte() {
     // Cached: the provider going down within the TTL does not change the answer.
     idp.set_outage(true);
     assert_eq!(get(&svc, WELL_KNOWN).await.2, upstream_body);
+}
+
+/// An upstream that answers every request with `response` (raw HTTP/1.1).
+async fn canned_upstream(
+    response: &'static str,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(response.as_bytes()).await;
+            let _ = s.shutdown().await;
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn the_passthrough_route_never_copies_the_providers_headers() {
+    // A provider (or whoever answers for it) declaring HTML, setting a cookie and a CORS
+    // grant: the JSON object is served, as application/json, and nothing else is copied.
+    let body = r#"{"issuer":"x","note":"<script>alert(1)</script>"}"#;
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nset-cookie: sid=upstream\r\n\
+             access-control-allow-origin: *\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let (addr, task) = canned_upstream(response).await;
+    let svc =
+        passthrough(MetadataPassthroughLayer::new(format!("http://{addr}{WELL_KNOWN}")).unwrap());
+    let (status, headers, got) = get(&svc, WELL_KNOWN).await;
+    assert_eq!(status, 200);
+    assert_eq!(got, body);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.get("set-cookie").is_none());
+    assert!(headers.get("access-control-allow-origin").is_none());
+    task.abort();
+}
+
+#[tokio::test]
+async fn the_passthrough_route_refuses_a_document_of_another_issuer() {
+    // What another environment (or a misrouted host) answers: a valid document naming
+    // another issuer. For an issuer's layer it is not served: 503 as for an outage.
+    let body = r#"{"issuer":"https://staging.authkit.app","authorization_endpoint":"https://staging.authkit.app/oauth2/authorize"}"#;
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let (addr, task) = canned_upstream(response).await;
+    let svc = passthrough(MetadataPassthroughLayer::for_issuer(&format!("http://{addr}")).unwrap());
+    assert_unavailable(&svc).await;
+    // A layer given the URL alone serves it (it has no issuer to compare with).
+    let svc =
+        passthrough(MetadataPassthroughLayer::new(format!("http://{addr}{WELL_KNOWN}")).unwrap());
+    assert_eq!(get(&svc, WELL_KNOWN).await.2, body);
+    task.abort();
 }
 
 async fn assert_unavailable(svc: &Svc) {
@@ -344,6 +428,7 @@ async fn google_identity_tokens_for_this_resource_pass_and_sign_in_id_tokens_are
     // Google's issuer in the tokens; only the keys come from the test issuer.
     let v = GoogleConfig::new(RESOURCE)
         .jwks_url(idp.jwks_url())
+        .allowed_emails(["ci@proj.iam.gserviceaccount.com"])
         .validator()
         .unwrap();
     let claims = |iss: &str, aud: &str| {
@@ -372,4 +457,58 @@ async fn google_identity_tokens_for_this_resource_pass_and_sign_in_id_tokens_are
         "Untrusted token issuer"
     );
     assert_eq!(challenge_for(v, &id_token).await, (401, invalid_token(why)));
+}
+
+#[tokio::test]
+async fn google_tokens_of_accounts_outside_the_configured_domains_and_emails_are_401() {
+    let idp = TestIssuer::start().await.unwrap();
+    let google = GoogleConfig::new(RESOURCE).jwks_url(idp.jwks_url());
+    // Without naming who may come in, the preset refuses to build: anyone can mint a Google
+    // identity token for any audience.
+    assert_eq!(
+        google.clone().validator().unwrap_err(),
+        ConfigError::Missing("hosted_domains or allowed_emails")
+    );
+    let v = google
+        .clone()
+        .hosted_domains(["Example.com"])
+        .allowed_emails(["CI@proj.iam.gserviceaccount.com"])
+        .validator()
+        .unwrap();
+    let token = |extra: serde_json::Value| {
+        let mut c = json!({"iss": "https://accounts.google.com", "aud": RESOURCE,
+                           "sub": "1102484959212", "email_verified": true});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        idp.custom(c).sign()
+    };
+    let why = mcp_rs_server::auth::google::ACCOUNT_NOT_ALLOWED_ERROR;
+    assert_eq!(why, "The token's Google account is not allowed here");
+    // Allowed: the Workspace domain, or a listed, verified email.
+    let ok = token(json!({"hd": "example.com", "email": "bob@example.com"}));
+    assert_eq!(
+        v.validate_shared(&ok).await.unwrap().subject,
+        "1102484959212"
+    );
+    let ok = token(json!({"email": "ci@proj.iam.gserviceaccount.com"}));
+    assert!(v.validate_shared(&ok).await.is_ok());
+    // Refused: an attacker's own service account, an unverified email, another domain.
+    for extra in [
+        json!({"email": "x@attacker-proj.iam.gserviceaccount.com"}),
+        json!({"email": "ci@proj.iam.gserviceaccount.com", "email_verified": false}),
+        json!({"email": "ci@proj.iam.gserviceaccount.com", "email_verified": "true"}),
+        json!({"hd": "example.com.evil", "email": "eve@example.com.evil"}),
+        json!({}),
+    ] {
+        let t = token(extra.clone());
+        assert_eq!(denied(v.validate(&t).await), why, "{extra}");
+    }
+    let t = token(json!({"email": "x@attacker-proj.iam.gserviceaccount.com"}));
+    assert_eq!(challenge_for(v, &t).await, (401, invalid_token(why)));
+    // Every account, only by name.
+    let any = mcp_rs_server::auth::insecure::accept_any_google_account(google)
+        .validator()
+        .unwrap();
+    assert!(any.validate_shared(&t).await.is_ok());
 }

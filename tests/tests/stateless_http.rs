@@ -99,7 +99,10 @@ struct Running {
 }
 
 async fn start(options: ProtocolOptions) -> Running {
-    let server = server(options);
+    start_server(server(options)).await
+}
+
+async fn start_server(server: Server) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let service = StreamableHttpService::new(server.clone(), HttpConfig::default());
@@ -836,4 +839,51 @@ async fn subscriptions_listen() {
         end["result"],
         json!({"resultType": "complete", "_meta": {"io.modelcontextprotocol/subscriptionId": 60}})
     );
+}
+
+#[tokio::test]
+async fn a_tool_the_policy_hides_is_not_told_apart_by_its_param_headers() {
+    use mcp_rs_server::policy::{AccessPolicy, Rule};
+    let tool_with_header = |name: &str| {
+        ToolDef::builder(name)
+            .input_schema(object(json!({"type": "object", "properties": {
+                "region": {"type": "string", "x-mcp-header": "Region"}}})))
+            .handler_fn(|_ctx: RequestContext, _a: Map<String, Value>| async move {
+                Ok::<_, McpError>(CallToolResult::text("ok"))
+            })
+    };
+    let server = Server::builder()
+        .name("hidden-headers")
+        .version("1")
+        .protocol(options())
+        .tool(tool_with_header("admin_regional"))
+        .tool(tool_with_header("regional"))
+        .access_policy(
+            AccessPolicy::builder()
+                .rule(Rule::deny("no-admin").tools(["admin_*"]))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let s = start_server(server).await;
+    // Arguments whose Mcp-Param-Region header is missing: a visible tool is 400 -32020 …
+    let call = |id: i64, name: &str| {
+        body(
+            id,
+            "tools/call",
+            json!({"name": name, "arguments": {"region": "eu"}}),
+        )
+    };
+    let visible = call(1, "regional");
+    assert_error(&post(&s.url, &visible).await, 400, -32020, json!(1));
+    // … but the hidden tool answers exactly as a tool that does not exist.
+    for (id, name) in [(2, "admin_regional"), (3, "no_such_tool")] {
+        let r = post(&s.url, &call(id, name)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            r.json()["error"],
+            json!({"code": -32602, "message": format!("Unknown tool: {name}")}),
+            "{name}"
+        );
+    }
 }

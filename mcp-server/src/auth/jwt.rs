@@ -92,6 +92,13 @@ fn find_key(keys: &[StaticKey], h: &RawHeader) -> Result<DecodingKey, KeyError> 
     }
 }
 
+/// A preset's check of the verified claims (who may come in at all), with the 401
+/// description of a token that fails it.
+pub(crate) type ClaimsCheck = (
+    Arc<dyn Fn(&Map<String, Value>) -> bool + Send + Sync>,
+    &'static str,
+);
+
 /// SHA-256 of a verified token → its shared identity and `exp` (seconds since the epoch).
 type TokenCache = Cache<[u8; 32], (Arc<OAuthContext>, u64)>;
 
@@ -113,6 +120,7 @@ struct Inner {
     cache: Option<TokenCache>,
     accept_missing_issuer: bool,
     audience_error: &'static str,
+    claims_check: Option<ClaimsCheck>,
 }
 
 /// Validates signed JWT access tokens. Build with [`JwtValidator::builder`]; cheap to clone.
@@ -177,6 +185,7 @@ pub struct JwtValidatorBuilder {
     cache_capacity: usize,
     accept_missing_issuer: bool,
     audience_error: &'static str,
+    claims_check: Option<ClaimsCheck>,
 }
 
 impl fmt::Debug for JwtValidatorBuilder {
@@ -336,6 +345,17 @@ impl JwtValidatorBuilder {
         self
     }
 
+    /// A check of the verified claims; a token failing it is 401 `invalid_token` with
+    /// `description` (the Google preset: only the configured domains or accounts).
+    pub(crate) fn claims_check(
+        mut self,
+        check: impl Fn(&Map<String, Value>) -> bool + Send + Sync + 'static,
+        description: &'static str,
+    ) -> Self {
+        self.claims_check = Some((Arc::new(check), description));
+        self
+    }
+
     /// Builds the validator.
     ///
     /// # Errors
@@ -356,6 +376,13 @@ impl JwtValidatorBuilder {
         };
         if self.issuers.is_empty() && !self.accept_missing_issuer {
             return Err(ConfigError::Missing("issuer"));
+        }
+        if self.accept_missing_issuer {
+            tracing::warn!(
+                target: "mcp_rs_server::auth",
+                "JWT validator: tokens WITHOUT an iss claim are accepted \
+                 (insecure::accept_missing_issuer)"
+            );
         }
         if self.audiences.is_empty() {
             return Err(ConfigError::Missing("audience"));
@@ -405,6 +432,7 @@ impl JwtValidatorBuilder {
                 cache: (self.cache_capacity > 0).then(|| Cache::new(self.cache_capacity)),
                 accept_missing_issuer: self.accept_missing_issuer,
                 audience_error: self.audience_error,
+                claims_check: self.claims_check,
             }),
         })
     }
@@ -453,6 +481,7 @@ impl JwtValidator {
             cache_capacity: 10_000,
             accept_missing_issuer: false,
             audience_error: NOT_FOR_THIS_RESOURCE,
+            claims_check: None,
         }
     }
 
@@ -650,6 +679,11 @@ impl JwtValidator {
         }
         if self.inner.reject_id_tokens && self.id_token_shaped(&claims) {
             return deny("The token is not an access token");
+        }
+        if let Some((check, why)) = &self.inner.claims_check {
+            if !check(&claims) {
+                return deny(why);
+            }
         }
         let expires_at = claims.get("exp").and_then(Value::as_u64);
         let ctx = OAuthContext {

@@ -20,8 +20,9 @@
 //! | `testing` (feature `auth-testing`) | a local issuer that signs Keycloak- and Entra-shaped tokens |
 //!
 //! Order of layers (outermost first): CORS → Host/Origin guard →
-//! [`ResourceMetadataLayer`] → [`server::AuthServerLayer`] →
-//! [`AuthorizationLayer`] → the MCP service.
+//! [`ResourceMetadataLayer`] → [`MetadataPassthroughLayer`] or [`server::AuthServerLayer`] →
+//! [`AuthorizationLayer`] → the MCP service. The Host/Origin guard outside them all covers the
+//! public metadata routes too.
 //!
 //! Every allow/deny decision is logged through `tracing` under the target
 //! `mcp_rs_server::auth::audit` with the subject, client and reason; tokens never appear in logs.

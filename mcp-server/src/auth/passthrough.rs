@@ -5,6 +5,9 @@
 //! server's own origin. When the authorization server registers clients itself (WorkOS
 //! AuthKit supports DCR), the MCP server has nothing to add: this layer fetches the provider's
 //! document and returns its bytes as they are. It never rewrites endpoints or client ids.
+//! No header of the provider's response is copied: the document is served as
+//! `application/json` with `X-Content-Type-Options: nosniff`, whatever type the provider
+//! declared, so a provider answering `text/html` cannot make the MCP origin render markup.
 //!
 //! Bounds: one fetch at a time (callers wait for it), each fetch limited by
 //! [`DEFAULT_PASSTHROUGH_TIMEOUT`] and [`DEFAULT_PASSTHROUGH_MAX_BYTES`], the document cached
@@ -18,7 +21,7 @@ use crate::body::{Body, BoxError};
 use crate::transport::http::challenge::{json_error, unavailable_response};
 use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -58,6 +61,8 @@ pub struct MetadataPassthroughLayer {
 #[derive(Debug)]
 struct Upstream {
     url: String,
+    /// With [`MetadataPassthroughLayer::for_issuer`]: the `issuer` the document must name.
+    issuer: Option<String>,
     client: reqwest::Client,
     ttl: Duration,
     timeout: Duration,
@@ -68,7 +73,7 @@ struct Upstream {
 
 #[derive(Debug, Default)]
 struct CacheState {
-    doc: Option<(Bytes, HeaderValue, Instant)>,
+    doc: Option<(Bytes, Instant)>,
     failed_until: Option<Instant>,
 }
 
@@ -92,6 +97,7 @@ impl MetadataPassthroughLayer {
         Ok(MetadataPassthroughLayer {
             upstream: Arc::new(Upstream {
                 url,
+                issuer: None,
                 client: default_client(),
                 ttl: DEFAULT_PASSTHROUGH_TTL,
                 timeout: DEFAULT_PASSTHROUGH_TIMEOUT,
@@ -103,7 +109,9 @@ impl MetadataPassthroughLayer {
     }
 
     /// Serves the RFC 8414 document of `issuer`
-    /// (`<origin>/.well-known/oauth-authorization-server<path>`).
+    /// (`<origin>/.well-known/oauth-authorization-server<path>`). A document whose `issuer`
+    /// is not exactly `issuer` (RFC 8414 §3.3: another environment, a misrouted host) is not
+    /// served: the route answers 503 as when the provider is down.
     ///
     /// # Errors
     /// [`ConfigError::InvalidUrl`] when `issuer` is not an absolute http(s) URL.
@@ -112,7 +120,9 @@ impl MetadataPassthroughLayer {
             option: "issuer",
             message: e.to_string(),
         })?;
-        Self::new(urls.into_iter().next().unwrap_or_default())
+        let layer = Self::new(urls.into_iter().next().unwrap_or_default())?;
+        let issuer = issuer.to_owned();
+        Ok(layer.with(|u| u.issuer = Some(issuer)))
     }
 
     /// The URL the document is fetched from.
@@ -149,6 +159,7 @@ impl MetadataPassthroughLayer {
     fn with(self, f: impl FnOnce(&mut Upstream)) -> Self {
         let mut u = Arc::try_unwrap(self.upstream).unwrap_or_else(|shared| Upstream {
             url: shared.url.clone(),
+            issuer: shared.issuer.clone(),
             client: shared.client.clone(),
             ttl: shared.ttl,
             timeout: shared.timeout,
@@ -165,12 +176,12 @@ impl MetadataPassthroughLayer {
 
 impl Upstream {
     /// The cached document, fetched when stale; `Err(wait)` while the provider is unreachable.
-    async fn document(&self) -> Result<(Bytes, HeaderValue), Duration> {
+    async fn document(&self) -> Result<Bytes, Duration> {
         let mut state = self.state.lock().await;
         let now = Instant::now();
-        if let Some((body, ct, at)) = &state.doc {
+        if let Some((body, at)) = &state.doc {
             if now.duration_since(*at) < self.ttl {
-                return Ok((body.clone(), ct.clone()));
+                return Ok(body.clone());
             }
         }
         if let Some(until) = state.failed_until {
@@ -179,10 +190,10 @@ impl Upstream {
             }
         }
         match tokio::time::timeout(self.timeout, self.fetch()).await {
-            Ok(Ok((body, ct))) => {
-                state.doc = Some((body.clone(), ct.clone(), Instant::now()));
+            Ok(Ok(body)) => {
+                state.doc = Some((body.clone(), Instant::now()));
                 state.failed_until = None;
-                Ok((body, ct))
+                Ok(body)
             }
             outcome => {
                 let why = match outcome {
@@ -202,7 +213,7 @@ impl Upstream {
         }
     }
 
-    async fn fetch(&self) -> Result<(Bytes, HeaderValue), &'static str> {
+    async fn fetch(&self) -> Result<Bytes, &'static str> {
         let mut res = self
             .client
             .get(&self.url)
@@ -219,11 +230,6 @@ impl Upstream {
         {
             return Err("document too large");
         }
-        let ct = res
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok())
-            .unwrap_or(HeaderValue::from_static("application/json"));
         let mut body = BytesMut::new();
         while let Some(chunk) = res.chunk().await.map_err(|_| "body read failed")? {
             if body.len() + chunk.len() > self.max_bytes {
@@ -232,10 +238,16 @@ impl Upstream {
             body.extend_from_slice(&chunk);
         }
         let body = body.freeze();
-        if serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).is_err() {
+        let Ok(doc) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body)
+        else {
             return Err("document is not a JSON object");
+        };
+        if let Some(expected) = &self.issuer {
+            if doc.get("issuer").and_then(serde_json::Value::as_str) != Some(expected.as_str()) {
+                return Err("the document's issuer is not the configured issuer");
+            }
         }
-        Ok((body, ct))
+        Ok(body)
     }
 }
 
@@ -295,7 +307,7 @@ async fn serve(upstream: &Upstream, method: &Method) -> Response<Body> {
         return r;
     }
     match upstream.document().await {
-        Ok((body, content_type)) => {
+        Ok(body) => {
             let body = if method == Method::HEAD {
                 Body::empty()
             } else {
@@ -303,7 +315,8 @@ async fn serve(upstream: &Upstream, method: &Method) -> Response<Body> {
             };
             let mut res = Response::new(body);
             let h = res.headers_mut();
-            h.insert(CONTENT_TYPE, content_type);
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             if let Ok(v) =
                 HeaderValue::from_str(&format!("public, max-age={}", upstream.ttl.as_secs()))
             {

@@ -83,7 +83,8 @@ impl AuthKitConfig {
     }
 
     /// The validator builder: issuer = the domain, audiences = the resource (and the accepted
-    /// client ids), RS256, scopes from `scope` and `permissions`.
+    /// client ids), RS256, scopes from `scope` and `permissions`; tokens with `nonce` or
+    /// `at_hash` (ID tokens) refused.
     ///
     /// # Errors
     /// [`ConfigError::InvalidUrl`] for a bad domain.
@@ -100,7 +101,13 @@ impl AuthKitConfig {
             .audiences(audiences)
             .jwks_url(jwks)
             .algorithms([Algorithm::RS256])
-            .scope_claims([ScopeClaim::Scope, ScopeClaim::Claim("permissions".into())]))
+            .scope_claims([ScopeClaim::Scope, ScopeClaim::Claim("permissions".into())])
+            // An AuthKit ID token has the client id as `aud`: with `accept_client_audiences`
+            // it would pass the audience check. Only ID tokens carry `nonce` / `at_hash`.
+            .claims_check(
+                |c| !c.contains_key("nonce") && !c.contains_key("at_hash"),
+                "The token is not an access token",
+            ))
     }
 
     /// Builds the validator.

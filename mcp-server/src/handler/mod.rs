@@ -36,7 +36,7 @@ pub(crate) async fn route(
         method::RESOURCES_LIST => resources::list(server, &ctx, params),
         method::RESOURCES_TEMPLATES_LIST => resources::list_templates(server, &ctx, params),
         method::RESOURCES_READ => resources::read(server, ctx, params).await,
-        method::RESOURCES_SUBSCRIBE => resources::subscribe(&ctx, params),
+        method::RESOURCES_SUBSCRIBE => resources::subscribe(server, &ctx, params),
         method::RESOURCES_UNSUBSCRIBE => resources::unsubscribe(&ctx, params),
         method::PROMPTS_LIST => prompts::list(server, &ctx, params),
         method::PROMPTS_GET => prompts::get(server, ctx, params).await,
@@ -151,6 +151,33 @@ impl<'a> Gate<'a> {
                 "Access denied: the access policy does not allow {item} for this caller"
             ))),
             Access::Hidden => Err(unknown()),
+        }
+    }
+}
+
+impl Gate<'_> {
+    /// `Ok` unless an explicit deny rule (not the default) names `item`; then the error a use
+    /// answers with. A read through a resource template is subject to the deny rules naming
+    /// the template: a template the policy hides from lists is not readable either.
+    pub(crate) fn check_deny_rules(
+        &self,
+        item: Item<'_>,
+        unknown: impl FnOnce() -> McpError,
+    ) -> Result<(), McpError> {
+        let caller = self.policy.as_ref().map(|p| p.caller(self.ctx.oauth()));
+        let Some(decision @ Decision::Deny { rule: Some(_), .. }) =
+            self.decide(caller.as_ref(), item)
+        else {
+            return Ok(());
+        };
+        if let Some(c) = &caller {
+            crate::policy::audit::decision(c, item, &decision);
+        }
+        match self.access(Some(&decision), None) {
+            Access::Hidden => Err(unknown()),
+            _ => Err(McpError::invalid_params(format!(
+                "Access denied: the access policy does not allow {item} for this caller"
+            ))),
         }
     }
 }

@@ -320,3 +320,142 @@ async fn over_http_a_scope_shortfall_is_a_forbidden_outcome() {
         (-32602, "Unknown tool: reset_notes")
     );
 }
+
+#[tokio::test]
+async fn a_percent_encoded_template_read_cannot_step_around_a_deny_rule() {
+    let p = AccessPolicy::builder()
+        .rule(Rule::deny("secret").resources(["notes://secret", "notes://private/*"]))
+        .build()
+        .unwrap();
+    let c = connected(notebook().access_policy(p), Some(user("alice", "", &[]))).await;
+    // The template notes://{id} hands the handler the decoded id: each of these is the
+    // denied resource, and each answers as an unknown resource (-32002, the URI as sent).
+    for uri in [
+        "notes://secret",
+        "notes://%73ecret",
+        "notes://%73%65%63%72%65%74",
+        "notes://private%2Fplans",
+    ] {
+        let e = c
+            .request("resources/read", json!({"uri": uri}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.data),
+            (-32002, Some(json!({"uri": uri}))),
+            "{uri}"
+        );
+    }
+    // An encoded URI that decodes to an allowed one still reads.
+    let r = c
+        .request("resources/read", json!({"uri": "notes://%37"}))
+        .await
+        .unwrap();
+    assert_eq!(r["contents"][0]["text"], "notes://%37");
+}
+
+#[tokio::test]
+async fn a_hidden_resource_cannot_be_watched() {
+    let server = notebook()
+        .access_policy(policy())
+        .resource(
+            ResourceDef::builder("notes://admin", "admin notes")
+                .scopes(ScopeRequirement::all(["notes:admin"]))
+                .handler_fn(|_c, _u| async { "a" }),
+        )
+        .build();
+    let c = memory::connect(&server);
+    c.initialize().await.unwrap();
+    c.set_identity(Some(user("alice", "mcp:read", &[])));
+    // Hidden by the policy: answered as for an unknown URI, and nothing is subscribed.
+    for uri in ["secret://keys", "no://such-resource", "notes://all"] {
+        let r = c
+            .request("resources/subscribe", json!({"uri": uri}))
+            .await
+            .unwrap();
+        assert_eq!(r, json!({}), "{uri}");
+    }
+    // A resource the policy allows but whose own scopes the caller lacks: the read's error.
+    let e = c
+        .request("resources/subscribe", json!({"uri": "notes://admin"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (-32602, "insufficient scope: requires notes:admin")
+    );
+    server.notify_resource_updated("secret://keys");
+    server.notify_resource_updated("notes://admin");
+    server.notify_resource_updated("notes://all");
+    let note = c
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        note.to_value(),
+        json!({"jsonrpc": "2.0", "method": "notifications/resources/updated",
+               "params": {"uri": "notes://all"}})
+    );
+    assert!(c.try_recv().await.is_none());
+}
+
+#[tokio::test]
+async fn a_deny_rule_naming_a_template_also_denies_reads_through_it() {
+    let read = |c: &MemoryClient, uri: &'static str| {
+        let c = c.clone();
+        async move { c.request("resources/read", json!({"uri": uri})).await }
+    };
+    // Hidden: left out of resources/templates/list, and a read through it is an unknown URI.
+    let p = AccessPolicy::builder()
+        .rule(Rule::deny("no-notes-template").resources(["notes://{id}"]))
+        .build()
+        .unwrap();
+    let c = connected(notebook().access_policy(p), Some(user("alice", "", &[]))).await;
+    assert_eq!(
+        names(
+            &c,
+            "resources/templates/list",
+            "resourceTemplates",
+            "uriTemplate"
+        )
+        .await,
+        Vec::<String>::new()
+    );
+    let e = read(&c, "notes://7").await.unwrap_err();
+    assert_eq!(
+        (e.code, e.data),
+        (-32002, Some(json!({"uri": "notes://7"})))
+    );
+    // A concrete resource beside it is not concerned.
+    assert!(read(&c, "notes://all").await.is_ok());
+    // Listed: the denial names the template.
+    let p = AccessPolicy::builder()
+        .rule(
+            Rule::deny("no-notes-template")
+                .resources(["notes://{id}"])
+                .hide(false),
+        )
+        .build()
+        .unwrap();
+    let c = connected(notebook().access_policy(p), Some(user("alice", "", &[]))).await;
+    let e = read(&c, "notes://7").await.unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (
+            -32602,
+            "Access denied: the access policy does not allow resource template notes://{id} for this caller"
+        )
+    );
+    // A template only default-denied does not block reads its concrete URIs are allowed.
+    let p = AccessPolicy::builder()
+        .default_deny()
+        .rule(Rule::allow("seven").resources(["notes://7"]))
+        .build()
+        .unwrap();
+    let c = connected(notebook().access_policy(p), Some(user("alice", "", &[]))).await;
+    assert_eq!(
+        read(&c, "notes://7").await.unwrap()["contents"][0]["text"],
+        "notes://7"
+    );
+    assert_eq!(read(&c, "notes://8").await.unwrap_err().code, -32002);
+}

@@ -122,8 +122,17 @@ pub(crate) async fn handle(
     ctx: RequestContext,
     params: Option<Value>,
 ) -> Result<Value, McpError> {
-    let listener = Listener::new(server, ctx.request_id().clone(), params.as_ref())
+    let mut listener = Listener::new(server, ctx.request_id().clone(), params.as_ref())
         .map_err(McpError::protocol)?;
+    // Resources the caller may not read stay in the acknowledgement (leaving them out would
+    // tell hidden URIs from unknown ones) but their updates are never sent.
+    if let Some(uris) = &listener.filter.resource_subscriptions {
+        listener.muted = uris
+            .iter()
+            .filter(|uri| !matches!(super::resources::may_watch(server, &ctx, uri), Ok(true)))
+            .cloned()
+            .collect();
+    }
     listener
         .run(&ctx, server.protocol_options().listen_max_lifetime())
         .await
@@ -135,6 +144,8 @@ pub(crate) struct Listener {
     id: RequestId,
     filter: SubscriptionFilter,
     events: tokio::sync::broadcast::Receiver<ServerEvent>,
+    /// Subscribed URIs whose updates are not sent: the caller may not read them.
+    muted: Vec<String>,
 }
 
 impl Listener {
@@ -167,6 +178,7 @@ impl Listener {
             id,
             filter,
             events: server.subscribe_events(),
+            muted: Vec::new(),
         })
     }
 
@@ -204,6 +216,7 @@ impl Listener {
                 e = self.events.recv() => e,
             };
             let messages: Vec<JsonRpcMessage> = match event {
+                Ok(event) if self.is_muted(&event) => Vec::new(),
                 Ok(event) => notification_for(&event, &self.filter, &self.id)
                     .into_iter()
                     .collect(),
@@ -237,8 +250,13 @@ impl Listener {
         }
         events
             .iter()
+            .filter(|e| !self.is_muted(e))
             .filter_map(|e| notification_for(e, &self.filter, &self.id))
             .collect()
+    }
+
+    fn is_muted(&self, event: &ServerEvent) -> bool {
+        matches!(event, ServerEvent::ResourceUpdated { uri } if self.muted.contains(uri))
     }
 }
 
@@ -253,6 +271,39 @@ mod tests {
 
     fn filter(v: Value) -> SubscriptionFilter {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn muted_uris_are_never_sent_not_even_on_catch_up() {
+        let (tx, events) = tokio::sync::broadcast::channel(4);
+        drop(tx);
+        let listener = Listener {
+            id: RequestId::Number(7),
+            filter: filter(json!({"resourceSubscriptions": ["notes://all", "secret://keys"]})),
+            events,
+            muted: vec!["secret://keys".to_owned()],
+        };
+        let hidden = ServerEvent::ResourceUpdated {
+            uri: "secret://keys".into(),
+        };
+        let shown = ServerEvent::ResourceUpdated {
+            uri: "notes://all".into(),
+        };
+        assert!(listener.is_muted(&hidden));
+        assert!(!listener.is_muted(&shown));
+        let sent: Vec<Value> = listener
+            .catch_up()
+            .into_iter()
+            .map(|m| serde_json::to_value(m).unwrap())
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                json!({"jsonrpc": "2.0", "method": "notifications/resources/updated",
+                    "params": {"uri": "notes://all",
+                               "_meta": {"io.modelcontextprotocol/subscriptionId": 7}}})
+            ]
+        );
     }
 
     #[test]

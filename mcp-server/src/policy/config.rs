@@ -259,7 +259,8 @@ impl AccessPolicy {
     /// Parses and compiles a JSON policy.
     ///
     /// # Errors
-    /// [`PolicyError::Parse`] with the line and column, or a compile error.
+    /// [`PolicyError::Parse`] with the line and column, or for an empty policy (`{}`: no
+    /// default, no rules), or a compile error.
     pub fn from_json(text: &str) -> Result<Self, PolicyError> {
         parse_json(text, "policy")?.build()
     }
@@ -267,7 +268,8 @@ impl AccessPolicy {
     /// Parses and compiles a TOML policy (feature `policy-toml`).
     ///
     /// # Errors
-    /// [`PolicyError::Parse`] with the line and column, or a compile error.
+    /// [`PolicyError::Parse`] with the line and column, or for an empty policy (no keys, only
+    /// comments), or a compile error.
     #[cfg(feature = "policy-toml")]
     #[cfg_attr(docsrs, doc(cfg(feature = "policy-toml")))]
     pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
@@ -278,7 +280,8 @@ impl AccessPolicy {
     /// `policy-toml`), JSON otherwise.
     ///
     /// # Errors
-    /// [`PolicyError::Io`], [`PolicyError::Parse`] or a compile error.
+    /// [`PolicyError::Io`], [`PolicyError::Parse`] (an empty file included: see
+    /// [`from_toml`](Self::from_toml)) or a compile error.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
@@ -298,19 +301,44 @@ impl AccessPolicy {
     }
 }
 
+/// The message for a policy text that sets nothing at all.
+pub(super) const EMPTY_POLICY: &str = "the policy is empty (no default, no rules); an empty \
+     policy is refused so that a file caught while it is being rewritten cannot open the \
+     server: write `default = \"allow\"` to allow everything";
+
+fn empty(source_name: &str) -> PolicyError {
+    PolicyError::Parse {
+        source_name: source_name.to_owned(),
+        message: EMPTY_POLICY.to_owned(),
+    }
+}
+
 fn parse_json(text: &str, source_name: &str) -> Result<PolicyBuilder, PolicyError> {
-    serde_json::from_str(text).map_err(|e| PolicyError::Parse {
+    let builder = serde_json::from_str(text).map_err(|e| PolicyError::Parse {
         source_name: source_name.to_owned(),
         message: e.to_string(),
-    })
+    })?;
+    // Parsed once more as a map: `{}` deserialises into the default (allow everything).
+    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
+        .is_ok_and(|m| m.is_empty())
+    {
+        return Err(empty(source_name));
+    }
+    Ok(builder)
 }
 
 #[cfg(feature = "policy-toml")]
 fn parse_toml(text: &str, source_name: &str) -> Result<PolicyBuilder, PolicyError> {
-    toml::from_str(text).map_err(|e| PolicyError::Parse {
+    let builder = toml::from_str(text).map_err(|e| PolicyError::Parse {
         source_name: source_name.to_owned(),
         message: e.to_string().trim_end().to_owned(),
-    })
+    })?;
+    // An empty file, or one with comments only (the first lines of a file being rewritten),
+    // deserialises into the default (allow everything).
+    if toml::from_str::<toml::Table>(text).is_ok_and(|t| t.is_empty()) {
+        return Err(empty(source_name));
+    }
+    Ok(builder)
 }
 
 #[cfg(not(feature = "policy-toml"))]

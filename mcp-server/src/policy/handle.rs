@@ -87,14 +87,17 @@ impl PolicyHandle {
     }
 
     /// Polls the file's modification time every `every` (a tokio task) and reloads when it
-    /// changes. A file that fails to load is logged (target `mcp_rs_server::policy`) and the
-    /// policy in force stays. The task ends when every clone of the handle is dropped, or
+    /// has changed and then stayed the same for one more poll (so a file is not read while it
+    /// is being written). A file that fails to load, an empty one included, is logged (target
+    /// `mcp_rs_server::policy`) and the policy in force stays. Replace the file atomically
+    /// (write a temporary file, then rename it over the policy) where you can. The task ends when every clone of the handle is dropped, or
     /// when the returned handle is aborted. Without a file, the task ends at once.
     pub fn watch(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let weak: Weak<Inner> = Arc::downgrade(&self.0);
         let path = self.0.file.clone();
         // Read now, not when the task first runs: a change in between must count.
         let mut seen = path.as_deref().and_then(modified);
+        let mut pending: Option<Option<(SystemTime, u64)>> = None;
         tokio::spawn(async move {
             let Some(path) = path else { return };
             let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
@@ -105,8 +108,17 @@ impl PolicyHandle {
                 let Some(inner) = weak.upgrade() else { return };
                 let now = modified(&path);
                 if now == seen {
+                    pending = None;
                     continue;
                 }
+                // Changed: reload only once two polls in a row see the same stamp, so a
+                // half-written file (a prefix of the new policy is often valid TOML) is not
+                // put in force.
+                if pending != Some(now) {
+                    pending = Some(now);
+                    continue;
+                }
+                pending = None;
                 seen = now;
                 match PolicyHandle(inner).reload() {
                     Ok(()) => tracing::info!(

@@ -90,10 +90,11 @@ pub enum Item<'a> {
     /// A tool, by name (matched against the rules' `tools`).
     Tool(&'a str),
     /// A resource, by URI (matched against the rules' `resources`); a read through a resource
-    /// template is checked with the concrete URI.
+    /// template is checked with the concrete URI, as sent and percent-decoded.
     Resource(&'a str),
     /// A resource template, by its URI template (matched against the rules' `resources`), in
-    /// `resources/templates/list` and `completion/complete`.
+    /// `resources/templates/list` and `completion/complete`; a `deny` rule naming it also
+    /// denies reads through it.
     ResourceTemplate(&'a str),
     /// A prompt, by name (matched against the rules' `prompts`).
     Prompt(&'a str),

@@ -343,3 +343,53 @@ async fn the_watcher_reloads_when_the_file_changes() {
         .expect("the watcher ends when the handle is dropped")
         .unwrap();
 }
+
+#[cfg(feature = "policy-toml")]
+#[test]
+fn an_empty_policy_is_refused_so_a_truncated_file_cannot_open_the_server() {
+    let deny = "default = \"deny\"\n";
+    let path = temp_file("policy.toml", deny);
+    let handle = PolicyHandle::from_file(&path).unwrap();
+    let denied = |h: &PolicyHandle| !h.current().decide(None, Item::Tool("t")).is_allowed();
+    assert!(denied(&handle));
+    // What a reader sees while an editor rewrites the file: nothing, or its first comments.
+    for text in ["", "  \n", "# The access policy\n# more comments\n"] {
+        std::fs::write(&path, text).unwrap();
+        let e = handle.reload().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{}: {}", path.display(), super::config::EMPTY_POLICY),
+            "{text:?}"
+        );
+        assert!(denied(&handle), "{text:?}: the old policy stays in force");
+    }
+    let json = path.with_file_name("policy.json");
+    std::fs::write(&json, "{}").unwrap();
+    assert!(matches!(
+        AccessPolicy::from_file(&json),
+        Err(PolicyError::Parse { ref message, .. }) if message == super::config::EMPTY_POLICY
+    ));
+    assert!(AccessPolicy::from_json(" { } ").is_err());
+    assert!(AccessPolicy::from_toml("").is_err());
+    // Allowing everything stays possible, explicitly.
+    assert!(AccessPolicy::from_toml("default = \"allow\"").is_ok());
+    assert!(AccessPolicy::from_json(r#"{"default": "allow"}"#).is_ok());
+}
+
+#[tokio::test]
+async fn the_watcher_keeps_the_policy_when_the_file_is_emptied() {
+    let path = temp_file("policy.json", r#"{"default": "deny"}"#);
+    let handle = PolicyHandle::from_file(&path).unwrap();
+    let task = handle.watch(Duration::from_millis(10));
+    std::fs::write(&path, "").unwrap();
+    // Many polls later, the emptied file has been read and refused.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!handle.current().decide(None, Item::Tool("t")).is_allowed());
+    std::fs::write(&path, r#"{"default": "allow", "hide_denied": false}"#).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !handle.current().decide(None, Item::Tool("t")).is_allowed() {
+        assert!(tokio::time::Instant::now() < deadline, "not reloaded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    task.abort();
+}

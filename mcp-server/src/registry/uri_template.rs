@@ -228,7 +228,8 @@ fn match_parts(parts: &[Part], uri: &str, vars: &mut HashMap<String, String>) ->
     }
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// `s` with its `%XX` escapes decoded; `None` for a bad escape or a result that is not UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     if !s.contains('%') {
         return Some(s.to_owned());
     }

@@ -259,7 +259,11 @@ fn check_request(
     if req.method == method::TOOLS_CALL {
         let params = req.params.as_ref();
         let name = params.and_then(|p| p.get("name")).and_then(Value::as_str);
-        if let Some(entry) = name.and_then(|n| server.0.registry.tool(n)) {
+        // A tool the access policy hides from this caller is not looked at: its headers
+        // would tell it (and its parameters) from an unknown tool; the call answers as for
+        // an unknown one.
+        let visible = |n: &&str| !policy_hides_tool(server, parts, n);
+        if let Some(entry) = name.filter(visible).and_then(|n| server.0.registry.tool(n)) {
             let args = params
                 .and_then(|p| p.get("arguments"))
                 .and_then(Value::as_object);
@@ -270,6 +274,19 @@ fn check_request(
         }
     }
     Ok(envelope)
+}
+
+/// Whether the access policy hides tool `name` from the caller of `parts` (a call answers
+/// `Unknown tool`, as the handler's gate decides).
+fn policy_hides_tool(server: &Server, parts: &Parts, name: &str) -> bool {
+    let Some(policy) = server.0.options.policy.as_ref() else {
+        return false;
+    };
+    let who = crate::identity::from_extensions(&parts.extensions);
+    matches!(
+        policy.current().decide(who, crate::policy::Item::Tool(name)),
+        crate::policy::Decision::Deny { hide: true, ref step_up, .. } if step_up.is_empty()
+    )
 }
 
 /// Multi-round state: only multi-round methods accept `inputResponses` / `requestState`;
