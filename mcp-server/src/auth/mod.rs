@@ -153,8 +153,10 @@ pub enum ConfigError {
 pub(crate) mod audit {
     use crate::identity::OAuthContext;
 
+    /// One line per allowed request, so at `debug`: at `info` a token holder would write a
+    /// line per request (enable `mcp_rs_server::auth::audit=debug` for a full audit trail).
     pub(crate) fn allowed(ctx: &OAuthContext) {
-        tracing::info!(
+        tracing::debug!(
             target: "mcp_rs_server::auth::audit",
             decision = "allow",
             subject = %ctx.subject,
