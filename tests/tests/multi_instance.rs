@@ -7,6 +7,7 @@
 //! (`MCP_REQUIRE_REDIS=1` turns that into a failure).
 
 mod http_common;
+mod redis_common;
 
 use http_common::{
     LATEST, SseReader, call, client, error_code, initialize_as, initialize_body, post, start_with,
@@ -14,106 +15,12 @@ use http_common::{
 };
 use mcp_rs_server::redis::{Redis, RedisConfig};
 use mcp_rs_server::transport::http::HttpConfig;
-use mcp_tests::interop::{required, skip_line};
+use redis_common::{RedisServer, free_port, wait_for_port};
 use serde_json::{Value, json};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
-
-/// Set to `1` to make a missing `redis-server` a failure instead of a skip.
-const REQUIRE_REDIS: &str = "MCP_REQUIRE_REDIS";
-
-/// How long a process may take to accept connections.
-const STARTUP: Duration = Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn wait_for_port(port: u16, what: &str) {
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < STARTUP,
-            "{what} did not start on port {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// `redis-server` on a free port, without persistence; stopped (by its pid) when dropped.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// `None` (after one `SKIPPED:` line) when `redis-server` is not installed.
-    async fn start() -> Option<RedisServer> {
-        let found = std::process::Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            assert!(
-                !required(REQUIRE_REDIS),
-                "{REQUIRE_REDIS}=1 but redis-server is not installed"
-            );
-            skip_line(
-                "redis-server is not installed (apt-get install redis-server); the multi-instance tests need it",
-            );
-            return None;
-        }
-        let mut r = RedisServer {
-            port: free_port(),
-            child: None,
-        };
-        r.run().await;
-        Some(r)
-    }
-
-    /// Starts (or restarts) the server on its port.
-    async fn run(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        wait_for_port(self.port, "redis-server").await;
-    }
-
-    async fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill().await;
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Runs `redis-cli` against this server.
-    fn cli(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
 
 /// Builds the example once into this test's target directory.
 fn example_bin() -> PathBuf {

@@ -6,6 +6,7 @@
 //! (`MCP_REQUIRE_REDIS=1` turns that into a failure).
 
 mod oauth_common;
+mod redis_common;
 
 use mcp_rs_server::Server;
 use mcp_rs_server::auth::server::forwarded::ForwardedAuth;
@@ -18,106 +19,22 @@ use mcp_rs_server::redis::{Redis, RedisAuthStore, RedisConfig};
 use mcp_rs_server::transport::http::{
     DEFAULT_GRACE_PERIOD, HttpConfig, StreamableHttpService, serve_listener,
 };
-use mcp_tests::interop::{required, skip_line};
 use oauth_common::{
     CHALLENGE, REDIRECT, REDIRECT_ENC, VERIFIER, hidden, location, no_redirects, query_of,
 };
+use redis_common::RedisServer;
 use serde_json::{Value, json};
-use std::net::TcpListener;
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::process::{Child, Command};
 
-/// Set to `1` to make a missing `redis-server` a failure instead of a skip.
-const REQUIRE_REDIS: &str = "MCP_REQUIRE_REDIS";
-
-// ---- redis-server on a free port (as in multi_instance.rs) ----
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn wait_for_port(port: u16) {
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "redis-server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// `redis-server` on a free port, without persistence; stopped (by its pid) when dropped.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
+// ---- redis-server (tests/tests/redis_common) ----
 
 impl RedisServer {
-    /// `None` (after one `SKIPPED:` line) when `redis-server` is not installed.
-    async fn start() -> Option<RedisServer> {
-        let found = std::process::Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            assert!(
-                !required(REQUIRE_REDIS),
-                "{REQUIRE_REDIS}=1 but redis-server is not installed"
-            );
-            skip_line("redis-server is not installed (apt-get install redis-server)");
-            return None;
-        }
-        let mut r = RedisServer {
-            port: free_port(),
-            child: None,
-        };
-        r.run().await;
-        Some(r)
-    }
-
-    async fn run(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        wait_for_port(self.port).await;
-    }
-
-    async fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill().await;
-            let _ = c.wait().await;
-        }
-    }
-
     /// A store handle of its own (one per simulated instance).
     fn store(&self, limits: StoreLimits) -> RedisAuthStore {
         let cfg = RedisConfig::new(format!("redis://127.0.0.1:{}", self.port))
             .prefix("t")
             .timeout(Duration::from_millis(500));
         Redis::new(cfg).unwrap().auth_store().limits(limits)
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     fn keys(&self, pattern: &str) -> Vec<String> {
