@@ -403,6 +403,22 @@ async fn okta_tokens_need_the_custom_server_issuer_without_slash_and_scp() {
     let who = v.validate_shared(&ok).await.unwrap();
     assert_eq!(who.subject, "alice@example.com");
     assert_eq!(who.scopes.to_space_separated(), "mcp:read mcp:write");
+    assert_eq!(who.client_id.as_deref(), Some("0oa1client"));
+
+    // allowed_clients: only the named applications of the tenant (Okta's `cid`).
+    let only_other_app = OktaConfig::new(idp.issuer(), "api://mcp")
+        .allowed_clients(["0oa2other"])
+        .validator()
+        .unwrap();
+    assert_eq!(
+        denied(only_other_app.validate(&ok).await),
+        "The token was issued to a client that is not allowed"
+    );
+    let only_this_app = OktaConfig::new(idp.issuer(), "api://mcp")
+        .allowed_clients(["0oa1client"])
+        .validator()
+        .unwrap();
+    assert!(only_this_app.validate_shared(&ok).await.is_ok());
 
     let slash = idp
         .custom(claims(&format!("{}/", idp.issuer()), "api://mcp"))

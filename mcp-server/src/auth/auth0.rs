@@ -28,6 +28,7 @@ pub struct Auth0Config {
     domain: String,
     audience: String,
     jwks_url: Option<String>,
+    allowed_clients: Option<Vec<String>>,
 }
 
 impl Auth0Config {
@@ -38,7 +39,20 @@ impl Auth0Config {
             domain: domain.into(),
             audience: api_identifier.into(),
             jwks_url: None,
+            allowed_clients: None,
         }
+    }
+
+    /// Accepts only tokens issued to these applications (their client ids, from `azp`):
+    /// without it, any application of the tenant that can get a token for the audience is
+    /// accepted. See [`JwtValidatorBuilder::allowed_clients`].
+    pub fn allowed_clients<I, S>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_clients = Some(clients.into_iter().map(Into::into).collect());
+        self
     }
 
     /// Keys from another URL than `<issuer>.well-known/jwks.json`.
@@ -81,6 +95,9 @@ impl Auth0Config {
             .scope_claims([ScopeClaim::Scope, ScopeClaim::Claim("permissions".into())]);
         if !self.audience.is_empty() {
             b = b.audience(self.audience.clone());
+        }
+        if let Some(clients) = &self.allowed_clients {
+            b = b.allowed_clients(clients.iter().cloned());
         }
         Ok(b)
     }

@@ -111,6 +111,7 @@ struct Inner {
     require_at_jwt: bool,
     scope_claims: Vec<ScopeClaim>,
     allowed_tenants: Option<Vec<String>>,
+    allowed_clients: Option<Vec<String>>,
     require_subject: bool,
     reject_id_tokens: bool,
     max_token_len: usize,
@@ -179,6 +180,7 @@ pub struct JwtValidatorBuilder {
     require_at_jwt: bool,
     scope_claims: Vec<ScopeClaim>,
     allowed_tenants: Option<Vec<String>>,
+    allowed_clients: Option<Vec<String>>,
     require_subject: bool,
     reject_id_tokens: bool,
     max_token_len: usize,
@@ -304,6 +306,19 @@ impl JwtValidatorBuilder {
         self
     }
 
+    /// Only tokens issued to one of these clients are accepted: the token's client id
+    /// (`client_id`, else `azp`, `appid` or Okta's `cid`) must be in the list; a token without
+    /// one is refused too. Without this, any application of the tenant that can get a token
+    /// for this audience is let in.
+    pub fn allowed_clients<I, S>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_clients = Some(clients.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Whether a non-empty `sub` is required. Defaults to `true`.
     pub fn require_subject(mut self, require: bool) -> Self {
         self.require_subject = require;
@@ -426,6 +441,7 @@ impl JwtValidatorBuilder {
                 require_at_jwt: self.require_at_jwt,
                 scope_claims: self.scope_claims,
                 allowed_tenants: self.allowed_tenants,
+                allowed_clients: self.allowed_clients,
                 require_subject: self.require_subject,
                 reject_id_tokens: self.reject_id_tokens,
                 max_token_len: self.max_token_len,
@@ -475,6 +491,7 @@ impl JwtValidator {
             require_at_jwt: false,
             scope_claims: vec![ScopeClaim::Scope, ScopeClaim::Scp],
             allowed_tenants: None,
+            allowed_clients: None,
             require_subject: true,
             reject_id_tokens: false,
             max_token_len: 16 * 1024,
@@ -685,13 +702,23 @@ impl JwtValidator {
                 return deny(why);
             }
         }
+        let client_id = str_claim("client_id")
+            .or_else(|| str_claim("azp"))
+            .or_else(|| str_claim("appid"))
+            .or_else(|| str_claim("cid"));
+        if let Some(allowed) = &self.inner.allowed_clients {
+            if !client_id
+                .as_ref()
+                .is_some_and(|c| allowed.iter().any(|a| a == c))
+            {
+                return deny("The token was issued to a client that is not allowed");
+            }
+        }
         let expires_at = claims.get("exp").and_then(Value::as_u64);
         let ctx = OAuthContext {
             subject,
             scopes: self.scopes(&claims),
-            client_id: str_claim("client_id")
-                .or_else(|| str_claim("azp"))
-                .or_else(|| str_claim("appid")),
+            client_id,
             issuer: iss,
             tenant,
             expires_at,
@@ -763,6 +790,47 @@ mod tests {
         assert_eq!(ctx.subject, "alice");
         assert_eq!(ctx.client_id.as_deref(), Some("cli"));
         assert_eq!(ctx.issuer.as_deref(), Some("https://idp"));
+    }
+
+    #[tokio::test]
+    async fn allowed_clients_refuse_other_and_missing_client_ids() {
+        let v = JwtValidator::builder()
+            .static_key(
+                Some("k1"),
+                DecodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            )
+            .algorithms([Algorithm::HS256])
+            .issuer("https://idp")
+            .audience("mcp")
+            .allowed_clients(["cli", "okta-app"])
+            .build()
+            .unwrap();
+        let denied = |r: AuthorizationResult| {
+            matches!(r, AuthorizationResult::Unauthorized { description }
+                if description == "The token was issued to a client that is not allowed")
+        };
+        // azp in the list.
+        assert!(matches!(
+            v.validate(&token(base())).await,
+            AuthorizationResult::Allow(_)
+        ));
+        // Okta's cid is a client id too.
+        let mut okta = base();
+        okta.as_object_mut().unwrap().remove("azp");
+        okta["cid"] = json!("okta-app");
+        let AuthorizationResult::Allow(ctx) = v.validate(&token(okta)).await else {
+            panic!("rejected")
+        };
+        assert_eq!(ctx.client_id.as_deref(), Some("okta-app"));
+        // Another application of the tenant.
+        let mut other = base();
+        other["azp"] = json!("someone-else");
+        assert!(denied(v.validate(&token(other)).await));
+        // No client id at all.
+        let mut none = base();
+        none.as_object_mut().unwrap().remove("azp");
+        assert!(denied(v.validate(&token(none)).await));
     }
 
     fn with_capacity(capacity: usize) -> JwtValidator {

@@ -29,6 +29,7 @@ pub struct OktaConfig {
     issuer: String,
     audience: String,
     jwks_url: Option<String>,
+    allowed_clients: Option<Vec<String>>,
 }
 
 impl OktaConfig {
@@ -38,7 +39,20 @@ impl OktaConfig {
             issuer: issuer.into(),
             audience: audience.into(),
             jwks_url: None,
+            allowed_clients: None,
         }
+    }
+
+    /// Accepts only tokens issued to these applications (their client ids, from `cid`):
+    /// without it, any application of the tenant that can get a token for the audience is
+    /// accepted. See [`JwtValidatorBuilder::allowed_clients`].
+    pub fn allowed_clients<I, S>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_clients = Some(clients.into_iter().map(Into::into).collect());
+        self
     }
 
     /// Keys from another URL than `<issuer>/v1/keys`.
@@ -83,6 +97,9 @@ impl OktaConfig {
             .scope_claims([ScopeClaim::Scp, ScopeClaim::Scope]);
         if !self.audience.is_empty() {
             b = b.audience(self.audience.clone());
+        }
+        if let Some(clients) = &self.allowed_clients {
+            b = b.allowed_clients(clients.iter().cloned());
         }
         Ok(b)
     }
