@@ -751,7 +751,8 @@ mod tests {
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
-    fn validator() -> JwtValidator {
+    /// The test validator's keys, issuer and audience.
+    fn base_builder() -> JwtValidatorBuilder {
         JwtValidator::builder()
             .static_key(
                 Some("k1"),
@@ -761,6 +762,10 @@ mod tests {
             .algorithms([Algorithm::HS256])
             .issuer("https://idp")
             .audience("mcp")
+    }
+
+    fn validator() -> JwtValidator {
+        base_builder()
             .scope_claims([
                 ScopeClaim::Scope,
                 ScopeClaim::Roles,
@@ -794,15 +799,7 @@ mod tests {
 
     #[tokio::test]
     async fn allowed_clients_refuse_other_and_missing_client_ids() {
-        let v = JwtValidator::builder()
-            .static_key(
-                Some("k1"),
-                DecodingKey::from_secret(SECRET),
-                Algorithm::HS256,
-            )
-            .algorithms([Algorithm::HS256])
-            .issuer("https://idp")
-            .audience("mcp")
+        let v = base_builder()
             .allowed_clients(["cli", "okta-app"])
             .build()
             .unwrap();
@@ -834,18 +831,7 @@ mod tests {
     }
 
     fn with_capacity(capacity: usize) -> JwtValidator {
-        JwtValidator::builder()
-            .static_key(
-                Some("k1"),
-                DecodingKey::from_secret(SECRET),
-                Algorithm::HS256,
-            )
-            .algorithms([Algorithm::HS256])
-            .issuer("https://idp")
-            .audience("mcp")
-            .cache_capacity(capacity)
-            .build()
-            .unwrap()
+        base_builder().cache_capacity(capacity).build().unwrap()
     }
 
     #[tokio::test]
